@@ -1,0 +1,1 @@
+"""Schemes, indicators, targets, appraisals, bonus and the performance pool (DOMAIN 3)."""

@@ -1,0 +1,24 @@
+"""One JSON shape for every API error: {"detail": ..., "errors": {...}}."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from rmportal.errors import ApplicationError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": str(exc.message), "errors": exc.extra},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": "Invalid input.", "errors": data if isinstance(data, dict) else {"non_field_errors": data}}
+    elif isinstance(data, dict) and "detail" in data:
+        response.data = {"detail": data["detail"], "errors": {}}
+    return response

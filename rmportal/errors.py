@@ -1,0 +1,10 @@
+"""The one error type for broken business rules (STYLE 9)."""
+
+
+class ApplicationError(Exception):
+    """A business rule was broken. ``message`` is shown to the user as it is (already translated)."""
+
+    def __init__(self, message, *, extra: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}

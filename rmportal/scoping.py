@@ -1,0 +1,113 @@
+"""Who sees what: the one place that decides (DOMAIN 1, STYLE 3).
+
+Every scoped model uses ``RestrictedQuerySet`` and declares a ``Scope``: where its branch is,
+which rows belong to an RM personally, and which roles may perform actions other than "view".
+Pages, exports and the API all call ``Model.objects.restrict(user, action)``; an object outside
+the result is answered with 404.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.db import models
+from django.db.models import Q
+
+# Role names are defined here (not in clients.models) so that this module has no model imports.
+RM = "rm"
+DEPARTMENT_HEAD = "department_head"
+BRANCH_MANAGER = "branch_manager"
+REVIEWER = "reviewer"
+HR = "hr"
+BRANCH_ROLES = frozenset({DEPARTMENT_HEAD, BRANCH_MANAGER})
+ALL_ROLES = frozenset({RM, DEPARTMENT_HEAD, BRANCH_MANAGER, REVIEWER, HR})
+
+VIEW = "view"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """How a model is scoped.
+
+    branch: lookup from the model to its Branch (``"pk"`` for Branch itself).
+    region: lookup to its Region; defaults to ``<branch>__region``.
+    own: the rows an RM may see, as a function of the RM's Employee; None means RMs see nothing.
+    actions: roles allowed per action other than "view" (view is decided by the row scope alone).
+    """
+
+    branch: str | None
+    region: str | None = None
+    own: Callable[[object], Q] | None = None
+    actions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def region_lookup(self) -> str:
+        if self.region:
+            return self.region
+        if self.branch == "pk":
+            return "region"
+        return f"{self.branch}__region"
+
+
+def employee_of(user):
+    """The Employee behind a user, or None (anonymous users, technical accounts)."""
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_employee_cache", False)
+    if cached is not False:
+        return cached
+    from clients.models import Employee
+
+    employee = Employee.objects.select_related("branch").filter(user_id=user.pk).first()
+    user._employee_cache = employee
+    return employee
+
+
+def role_of(user) -> str | None:
+    """The portal role of a user; superusers act with HR's bank-wide view."""
+    employee = employee_of(user)
+    if employee is not None and employee.is_active:
+        return employee.role
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return HR
+    return None
+
+
+def may(user, action: str, model) -> bool:
+    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside)."""
+    role = role_of(user)
+    if role is None:
+        return False
+    if action == VIEW:
+        return True
+    allowed = model.scope.actions.get(action)
+    return allowed is not None and role in allowed
+
+
+def scope_filter(user, action: str, model) -> Q | None:
+    """The Q selecting the rows of ``model`` that ``user`` may ``action``; None means none."""
+    if not may(user, action, model):
+        return None
+    role = role_of(user)
+    scope: Scope = model.scope
+    if role == HR:
+        return Q()
+    employee = employee_of(user)
+    if employee is None:  # a superuser without an employee record is HR, handled above
+        return None
+    if role == REVIEWER:
+        return Q(**{scope.region_lookup(): employee.branch.region_id})
+    if role in BRANCH_ROLES:
+        if scope.branch is None:
+            return Q(**{scope.region_lookup(): employee.branch.region_id})
+        return Q(**{scope.branch: employee.branch_id})
+    if role == RM and scope.own is not None:
+        return scope.own(employee)
+    return None
+
+
+class RestrictedQuerySet(models.QuerySet):
+    def restrict(self, user, action: str = VIEW):
+        condition = scope_filter(user, action, self.model)
+        if condition is None:
+            return self.none()
+        return self.filter(condition) if condition else self
