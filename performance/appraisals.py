@@ -1,0 +1,168 @@
+"""Computing appraisals for a period (DOMAIN 3.1–3.3): metrics → points → total → grade.
+
+A run covers every active RM of every active branch scheme (or one branch). It is idempotent:
+one appraisal per RM, scheme and period, recomputed in place; approved ones are never touched.
+Each group of RMs costs a fixed number of queries whatever its size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from clients.models import Employee, Role
+from performance.metrics import rm_metrics
+from performance.models import Appraisal, AppraisalLine, Indicator, Scheme, Target
+from performance.periods import Period
+from performance.scoring import (MissingTarget, grade_for, rescale, score_bands, score_inverse, score_manual,
+                                 score_ratio, total_score)
+from rmportal.errors import ApplicationError
+
+CHUNK = 500
+LINE_FIELDS = ("weight", "actual", "target", "manual_score", "points")
+
+
+@dataclass
+class RunResult:
+    period: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    frozen: int = 0
+    schemes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.frozen
+
+
+def _line_values(indicator: Indicator, scale: Decimal, actual, target, manual_score):
+    """The effective weight and points of one indicator, and what is missing for it."""
+    weight = indicator.weight * scale
+    if indicator.method == "manual":
+        entered = score_manual(indicator.weight, manual_score)
+        return weight, None, None, (None if entered is None else entered * scale), "manual"
+    try:
+        if indicator.method == "ratio":
+            points = score_ratio(weight, actual, target, indicator.cap)
+        elif indicator.method == "inverse":
+            points = score_inverse(weight, actual, target, indicator.ceiling)
+        else:
+            points = score_bands(weight, actual, indicator.band_table)
+    except MissingTarget:
+        return weight, actual, target, None, "target"
+    return weight, actual, target, points, None
+
+
+def _compute_group(scheme: Scheme, indicators: list[Indicator], period: Period, rms: list[Employee],
+                   result: RunResult, reason: str, now) -> None:
+    rm_ids = [rm.pk for rm in rms]
+    existing = {a.employee_id: a for a in Appraisal.objects.filter(scheme=scheme, period=period.key,
+                                                                      employee_id__in=rm_ids)}
+    open_rms = [rm for rm in rms if rm.pk not in existing or existing[rm.pk].state not in Appraisal.FROZEN]
+    result.frozen += len(rms) - len(open_rms)
+    if not open_rms:
+        return
+    open_ids = [rm.pk for rm in open_rms]
+    metrics = rm_metrics(open_ids, period, contribution_method=scheme.contribution_method)
+    overrides = {(t.employee_id, t.indicator_id): t.value for t in Target.objects.filter(
+        employee_id__in=open_ids, indicator__in=indicators, period=period.key)}
+    old_lines = {(line.appraisal.employee_id, line.indicator_id): line for line in AppraisalLine.objects.filter(
+        appraisal__in=[existing[i] for i in open_ids if i in existing]).select_related("appraisal")}
+    scale = rescale(i.weight for i in indicators)
+
+    new_appraisals, changed_appraisals, pending_lines = [], [], []
+    for rm in open_rms:
+        lines, missing = [], []
+        for indicator in indicators:
+            old = old_lines.get((rm.pk, indicator.pk))
+            actual = metrics[rm.pk].get(indicator.metric) if indicator.metric else None
+            target = overrides.get((rm.pk, indicator.pk), indicator.target)
+            weight, actual, target, points, gap = _line_values(
+                indicator, scale, actual, target, old.manual_score if old else None)
+            if gap:
+                missing.append({"indicator": indicator.code, "name": indicator.name, "missing": gap})
+            lines.append((indicator, old, {"weight": weight, "actual": actual, "target": target,
+                                           "manual_score": old.manual_score if old else None,
+                                           "points": points}))
+        total = total_score(values["points"] for _i, _o, values in lines if values["points"] is not None)
+        grade = grade_for(total)
+        appraisal = existing.get(rm.pk)
+        if appraisal is None:
+            appraisal = Appraisal(employee=rm, scheme=scheme, branch_id=rm.branch_id, period=period.key,
+                                  period_kind=period.kind, total=total, grade=grade, missing=missing,
+                                  computed_at=now)
+            new_appraisals.append(appraisal)
+        elif (appraisal.total, appraisal.grade, appraisal.missing) != (total, grade, missing):
+            appraisal.total, appraisal.grade, appraisal.missing, appraisal.computed_at = total, grade, missing, now
+            changed_appraisals.append(appraisal)
+        pending_lines.append((appraisal, lines))
+
+    if new_appraisals:
+        bulk_create_with_history(new_appraisals, Appraisal, default_change_reason=reason)
+        # Primary keys of bulk-created rows are set on PostgreSQL; fetch them where the backend can't.
+        if any(a.pk is None for a in new_appraisals):
+            ids = {a.employee_id: a.pk for a in Appraisal.objects.filter(
+                scheme=scheme, period=period.key, employee_id__in=[a.employee_id for a in new_appraisals])}
+            for a in new_appraisals:
+                a.pk = a.id = ids[a.employee_id]
+    if changed_appraisals:
+        bulk_update_with_history(changed_appraisals, Appraisal, ["total", "grade", "missing", "computed_at"],
+                                 default_change_reason=reason)
+    result.created += len(new_appraisals)
+    result.updated += len(changed_appraisals)
+    result.unchanged += len(open_rms) - len(new_appraisals) - len(changed_appraisals)
+
+    create_lines, update_lines = [], []
+    for appraisal, lines in pending_lines:
+        for indicator, old, values in lines:
+            if old is None:
+                create_lines.append(AppraisalLine(appraisal_id=appraisal.pk, indicator=indicator, **values))
+            elif any(_differs(getattr(old, f), values[f]) for f in LINE_FIELDS):
+                for name, value in values.items():
+                    setattr(old, name, value)
+                update_lines.append(old)
+    if create_lines:
+        bulk_create_with_history(create_lines, AppraisalLine, default_change_reason=reason)
+    if update_lines:
+        bulk_update_with_history(update_lines, AppraisalLine, list(LINE_FIELDS), default_change_reason=reason)
+    # Lines of indicators that no longer apply (a replaced scheme definition).
+    AppraisalLine.objects.filter(appraisal__in=[a for a, _l in pending_lines]).exclude(
+        indicator__in=indicators).delete()
+
+
+def _differs(stored, computed) -> bool:
+    if stored is None or computed is None:
+        return stored is not computed
+    # Stored values are rounded to their column's decimal places.
+    places = -stored.as_tuple().exponent if isinstance(stored, Decimal) else 0
+    return stored != Decimal(computed).quantize(Decimal(1).scaleb(-places))
+
+
+def appraisal_run(*, period: str | Period, branch_code: str | None = None, reason: str = "") -> RunResult:
+    """Computes or recomputes the appraisals of every active RM under every active branch scheme
+    for ``period`` (DOMAIN 3.3). Appraisals already approved keep their numbers."""
+    period = period if isinstance(period, Period) else Period.parse(period)
+    reason = reason or _("computed")
+    schemes = Scheme.objects.filter(is_active=True, branch__isnull=False).select_related("branch").order_by("code")
+    if branch_code:
+        schemes = schemes.filter(branch__code=branch_code)
+        if not schemes:
+            raise ApplicationError(_("Branch %(code)s has no active scheme.") % {"code": branch_code})
+    result = RunResult(period=period.key)
+    now = timezone.now()
+    for scheme in schemes:
+        indicators = [i for i in scheme.indicators.all() if i.applies_to(period.kind)]
+        if not indicators:
+            continue
+        result.schemes.append(scheme.code)
+        rms = list(Employee.objects.filter(branch_id=scheme.branch_id, role=Role.RM,
+                                           status=Employee.Status.ACTIVE).order_by("pk"))
+        for start in range(0, len(rms), CHUNK):
+            with transaction.atomic():
+                _compute_group(scheme, indicators, period, rms[start:start + CHUNK], result, reason, now)
+    return result
