@@ -1,0 +1,217 @@
+"""The appraisal workflow (DOMAIN 3.3): computed → submitted (branch manager) → reviewed
+(personal-finance reviewer) → approved (HR) → published → acknowledged, or appealed within 7 days.
+
+Every transition is allowed to one role only, decided by ``restrict`` (rmportal/scoping.py), and
+every change of state or score is kept in the appraisal's history with who, when and why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from performance.models import Appraisal, AppraisalLine
+from performance.scoring import grade_for, score_manual, total_score
+from rmportal.errors import ApplicationError
+
+APPEAL_DAYS = 7
+S = Appraisal.State
+
+
+def _locked(appraisal: Appraisal, user, action: str) -> Appraisal:
+    """The appraisal, locked for update, if ``user`` may ``action`` it; PermissionDenied otherwise."""
+    locked = Appraisal.objects.restrict(user, action).select_for_update().filter(pk=appraisal.pk).first()
+    if locked is None:
+        raise PermissionDenied
+    return locked
+
+
+def _expect(appraisal: Appraisal, *states: str) -> None:
+    if appraisal.state not in states:
+        raise ApplicationError(_("This appraisal is %(state)s; that step is not possible now.")
+                               % {"state": appraisal.get_state_display()})
+
+
+def _save(appraisal: Appraisal, by, reason: str, fields: list[str]) -> None:
+    appraisal._change_reason = reason
+    appraisal._history_user = by
+    appraisal.save(update_fields=fields)
+
+
+def _require_comment(comment: str) -> str:
+    comment = (comment or "").strip()
+    if not comment:
+        raise ApplicationError(_("Say why when sending an appraisal back."))
+    return comment
+
+
+def appraisal_refresh_total(appraisal: Appraisal) -> None:
+    """Total, grade and missing inputs from the stored lines (after a manual score changed)."""
+    lines = list(appraisal.lines.select_related("indicator"))
+    appraisal.total = total_score(line.points for line in lines if line.points is not None)
+    appraisal.grade = grade_for(appraisal.total)
+    appraisal.missing = [
+        {"indicator": line.indicator.code, "name": line.indicator.name,
+         "missing": "manual" if line.indicator.method == "manual" else "target"}
+        for line in lines if line.points is None
+    ]
+
+
+@transaction.atomic
+def appraisal_score_manual(*, appraisal: Appraisal, indicator_code: str, score, by, reason: str = "") -> AppraisalLine:
+    """The branch manager enters a manual score, 0 … the indicator's weight (DOMAIN 3.1)."""
+    appraisal = _locked(appraisal, by, "score")
+    _expect(appraisal, S.COMPUTED)
+    line = appraisal.lines.select_related("indicator").filter(indicator__code=indicator_code).first()
+    if line is None or line.indicator.method != "manual":
+        raise ApplicationError(_("%(code)s is not a manual indicator of this appraisal.") % {"code": indicator_code})
+    try:
+        score = Decimal(str(score))
+    except InvalidOperation:
+        raise ApplicationError(_("A score is a number."))
+    if score != score.quantize(Decimal("0.01")):
+        raise ApplicationError(_("A score has at most two decimals."))
+    entered = score_manual(line.indicator.weight, score)
+    scale = line.weight / line.indicator.weight
+    line.manual_score, line.points = entered, entered * scale
+    line._change_reason = reason or _("manual score")
+    line._history_user = by
+    line.save(update_fields=["manual_score", "points"])
+    appraisal_refresh_total(appraisal)
+    _save(appraisal, by, reason or _("manual score"), ["total", "grade", "missing"])
+    return line
+
+
+@transaction.atomic
+def appraisal_submit(*, appraisal: Appraisal, by, comment: str = "") -> Appraisal:
+    """Branch manager: only when every target and manual score is there (DOMAIN 3.1)."""
+    appraisal = _locked(appraisal, by, "submit")
+    _expect(appraisal, S.COMPUTED)
+    if appraisal.missing:
+        names = ", ".join(f"{m['indicator']} ({_('target') if m['missing'] == 'target' else _('manual score')})"
+                          for m in appraisal.missing)
+        raise ApplicationError(_("Cannot submit: missing %(names)s.") % {"names": names})
+    appraisal.state, appraisal.comment = S.SUBMITTED, comment
+    _save(appraisal, by, comment or _("submitted"), ["state", "comment"])
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_review(*, appraisal: Appraisal, by, approve: bool, comment: str = "") -> Appraisal:
+    """Personal-finance reviewer of the region: passes it on to HR, or returns it to the branch."""
+    appraisal = _locked(appraisal, by, "review")
+    _expect(appraisal, S.SUBMITTED)
+    if approve:
+        appraisal.state = S.REVIEWED
+    else:
+        comment = _require_comment(comment)
+        appraisal.state = S.COMPUTED
+    appraisal.comment = comment
+    _save(appraisal, by, comment or _("reviewed"), ["state", "comment"])
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_approve(*, appraisal: Appraisal, by, approve: bool = True, comment: str = "") -> Appraisal:
+    """HR's final approval, or a return to the branch with the reason. Approving the last open
+    appraisal of a branch and period computes its bonus (DOMAIN 3.5)."""
+    from performance.bonus import bonus_compute
+
+    appraisal = _locked(appraisal, by, "approve")
+    _expect(appraisal, S.REVIEWED)
+    if approve:
+        appraisal.state, appraisal.appealed = S.APPROVED, False
+    else:
+        comment = _require_comment(comment)
+        appraisal.state = S.COMPUTED
+    appraisal.comment = comment
+    _save(appraisal, by, comment or _("approved"), ["state", "comment", "appealed"])
+    if approve:
+        bonus_compute(branch=appraisal.branch, period=appraisal.period, by=by)
+    return appraisal
+
+
+@transaction.atomic
+def period_approve(*, branch, period: str, by) -> int:
+    """HR approves every reviewed appraisal of a branch and period at once; then the bonus."""
+    from performance.bonus import bonus_compute
+
+    appraisals = list(Appraisal.objects.restrict(by, "approve").select_for_update()
+                      .filter(branch=branch, period=period).order_by("pk"))
+    if not appraisals:
+        raise PermissionDenied
+    waiting = [a for a in appraisals if a.state not in Appraisal.FROZEN | {S.REVIEWED}]
+    if waiting:
+        raise ApplicationError(_("%(n)s appraisals of %(branch)s are not reviewed yet.")
+                               % {"n": len(waiting), "branch": branch.name})
+    count = 0
+    for appraisal in appraisals:
+        if appraisal.state == S.REVIEWED:
+            appraisal.state, appraisal.appealed = S.APPROVED, False
+            _save(appraisal, by, _("approved with the branch"), ["state", "appealed"])
+            count += 1
+    bonus_compute(branch=branch, period=period, by=by)
+    return count
+
+
+@transaction.atomic
+def appraisal_publish(*, appraisal: Appraisal, by) -> Appraisal:
+    """HR publishes an approved appraisal: from now on the RM sees it, and may appeal for 7 days."""
+    appraisal = _locked(appraisal, by, "publish")
+    _expect(appraisal, S.APPROVED)
+    appraisal.state, appraisal.published_at = S.PUBLISHED, timezone.now()
+    _save(appraisal, by, _("published"), ["state", "published_at"])
+    return appraisal
+
+
+def appeal_deadline(appraisal: Appraisal) -> dt.datetime | None:
+    return appraisal.published_at + dt.timedelta(days=APPEAL_DAYS) if appraisal.published_at else None
+
+
+def _own(appraisal: Appraisal, by) -> Appraisal:
+    appraisal = _locked(appraisal, by, "respond")
+    if appraisal.employee.user_id != by.pk:
+        raise PermissionDenied
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_acknowledge(*, appraisal: Appraisal, by) -> Appraisal:
+    appraisal = _own(appraisal, by)
+    _expect(appraisal, S.PUBLISHED)
+    appraisal.state = S.ACKNOWLEDGED
+    _save(appraisal, by, _("acknowledged"), ["state"])
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_appeal(*, appraisal: Appraisal, by, comment: str) -> Appraisal:
+    """The RM appeals within 7 days of publication; the appraisal returns for review (DOMAIN 3.3)."""
+    appraisal = _own(appraisal, by)
+    _expect(appraisal, S.PUBLISHED)
+    if timezone.now() > appeal_deadline(appraisal):
+        raise ApplicationError(_("The 7 days for an appeal ended on %(date)s.")
+                               % {"date": timezone.localtime(appeal_deadline(appraisal)).date()})
+    comment = (comment or "").strip()
+    if not comment:
+        raise ApplicationError(_("Say what the appeal is about."))
+    appraisal.state, appraisal.appealed, appraisal.comment = S.SUBMITTED, True, comment
+    _save(appraisal, by, _("appeal: %(comment)s") % {"comment": comment}, ["state", "appealed", "comment"])
+    return appraisal
+
+
+@transaction.atomic
+def appraisal_reopen(*, appraisal: Appraisal, by, reason: str) -> Appraisal:
+    """HR reopens an approved appraisal, only with a reason; it is computed again from the data."""
+    appraisal = _locked(appraisal, by, "reopen")
+    _expect(appraisal, *Appraisal.FROZEN)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("An approved appraisal is reopened only with a reason."))
+    appraisal.state, appraisal.comment = S.COMPUTED, reason
+    _save(appraisal, by, _("reopened: %(reason)s") % {"reason": reason}, ["state", "comment"])
+    return appraisal
