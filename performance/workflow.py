@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from performance.models import Appraisal, AppraisalLine
+from performance.rules import signals_evaluate
 from performance.scoring import grade_for, score_manual, total_score
 from rmportal.errors import ApplicationError
 
@@ -132,6 +133,7 @@ def appraisal_approve(*, appraisal: Appraisal, by, approve: bool = True, comment
     _save(appraisal, by, comment or _("approved"), ["state", "comment", "appealed"])
     if approve:
         bonus_compute(branch=appraisal.branch, period=appraisal.period, by=by)
+        signals_evaluate(scheme=appraisal.scheme, period=appraisal.period, employee_ids=[appraisal.employee_id])
     return appraisal
 
 
@@ -155,6 +157,8 @@ def period_approve(*, branch, period: str, by) -> int:
             _save(appraisal, by, _("approved with the branch"), ["state", "appealed"])
             count += 1
     bonus_compute(branch=branch, period=period, by=by)
+    for scheme in {a.scheme for a in appraisals}:
+        signals_evaluate(scheme=scheme, period=period, employee_ids=[a.employee_id for a in appraisals])
     return count
 
 
