@@ -194,7 +194,8 @@ class Assignment(models.Model):
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="client__branch", own=lambda employee: Q(rm=employee))
+    # An RM sees their own assignments and the whole history of the clients now in their book.
+    scope = Scope(branch="client__branch", own=lambda employee: Q(rm=employee) | _book_of_client(employee))
 
     class Meta:
         ordering = ["client_id", "started_on", "id"]

@@ -1,0 +1,115 @@
+"""Forms of the client pages. They check input types only; the rules live in clients.services."""
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Assignment, Interaction
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _now_minute():
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+class _HandoverTermsForm(forms.Form):
+    on = forms.DateField(label=_("Effective date"), widget=DATE, initial=timezone.localdate)
+    reason = forms.ChoiceField(label=_("Reason"), choices=Assignment.Reason.choices)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class ClientReassignForm(_HandoverTermsForm):
+    """One client of a book to another RM of the branch."""
+
+    client = forms.ModelChoiceField(label=_("Client"), queryset=None, to_field_name="client_no")
+    to_rm = forms.ModelChoiceField(label=_("New RM"), queryset=None, to_field_name="employee_no")
+
+    field_order = ["client", "to_rm", "on", "reason", "note"]
+
+    def __init__(self, *args, clients, rms, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("reason", Assignment.Reason.REBALANCING)
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = clients
+        self.fields["to_rm"].queryset = rms
+
+
+class BookHandoverForm(_HandoverTermsForm):
+    """The whole book: who takes over; the balanced plan is previewed before it is applied."""
+
+    targets = forms.ModelMultipleChoiceField(label=_("RMs taking over"), queryset=None,
+                                             to_field_name="employee_no",
+                                             widget=forms.CheckboxSelectMultiple)
+
+    field_order = ["targets", "on", "reason", "note"]
+
+    def __init__(self, *args, rms, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("reason", Assignment.Reason.EXIT_HANDOVER)
+        super().__init__(*args, **kwargs)
+        self.fields["targets"].queryset = rms
+
+
+KEEP = ""
+
+
+class HandoverConfirmForm(_HandoverTermsForm):
+    """The previewed plan, one choice per client: any active RM of the branch, or kept."""
+
+    def __init__(self, *args, clients, rms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clients = list(clients)
+        self.rms = list(rms)
+        choices = [(KEEP, _("— keep —"))] + [(rm.employee_no, str(rm)) for rm in self.rms]
+        for client in self.clients:
+            self.fields[self.plan_field(client)] = forms.ChoiceField(
+                label=str(client), choices=choices, required=False)
+
+    @staticmethod
+    def plan_field(client) -> str:
+        return f"plan_{client.client_no}"
+
+    def plan_rows(self):
+        """(client, bound field) pairs in the order of the book, for the preview table."""
+        return [(client, self[self.plan_field(client)]) for client in self.clients]
+
+    def mapping(self) -> dict:
+        """The client → RM mapping chosen, leaving out the clients kept with their RM."""
+        rms = {rm.employee_no: rm for rm in self.rms}
+        chosen = {}
+        for client in self.clients:
+            employee_no = self.cleaned_data.get(self.plan_field(client))
+            if employee_no:
+                chosen[client] = rms[employee_no]
+        return chosen
+
+
+class EmployeeLeftForm(forms.Form):
+    on = forms.DateField(label=_("Exit date"), widget=DATE, initial=timezone.localdate)
+
+
+class ClientLostForm(forms.Form):
+    on = forms.DateField(label=_("Lost on"), widget=DATE, initial=timezone.localdate)
+    reason = forms.CharField(label=_("Reason for loss"), max_length=200)
+
+
+class InteractionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
+    on = forms.DateField(label=_("Date"), widget=DATE, initial=timezone.localdate)
+    score = forms.TypedChoiceField(
+        label=_("Satisfaction score (call-backs)"), coerce=int, empty_value=None, required=False,
+        choices=[("", "—")] + [(n, str(n)) for n in range(1, 6)],
+        help_text=_("1 = very dissatisfied, 5 = very satisfied. Only for call-backs."))
+    channel = forms.CharField(label=_("Channel"), max_length=30, required=False)
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ComplaintOpenForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    opened_at = forms.DateTimeField(label=_("Received at"), widget=DATETIME, initial=_now_minute)
+
+
+class ComplaintResolveForm(forms.Form):
+    resolved_at = forms.DateTimeField(label=_("Resolved at"), widget=DATETIME, initial=_now_minute)
+    resolution = forms.CharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3}))
