@@ -58,28 +58,34 @@ def _line_values(indicator: Indicator, scale: Decimal, actual, target, manual_sc
     return weight, actual, target, points, None
 
 
-def _compute_group(scheme: Scheme, indicators: list[Indicator], period: Period, rms: list[Employee],
+def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period: Period, method: int,
                    result: RunResult, reason: str, now) -> None:
-    rm_ids = [rm.pk for rm in rms]
-    existing = {a.employee_id: a for a in Appraisal.objects.filter(scheme=scheme, period=period.key,
-                                                                      employee_id__in=rm_ids)}
-    open_rms = [rm for rm in rms if rm.pk not in existing or existing[rm.pk].state not in Appraisal.FROZEN]
-    result.frozen += len(rms) - len(open_rms)
-    if not open_rms:
+    """Computes one chunk of RMs whose schemes share a contribution method: a fixed number of
+    queries for the metrics, then bulk writes of what changed (with history)."""
+    rm_ids = [rm.pk for rm, _s, _i in group]
+    existing = {(a.employee_id, a.scheme_id): a for a in Appraisal.objects.filter(
+        period=period.key, employee_id__in=rm_ids)}
+    open_group = [(rm, scheme, indicators) for rm, scheme, indicators in group
+                  if (rm.pk, scheme.pk) not in existing or existing[rm.pk, scheme.pk].state not in Appraisal.FROZEN]
+    result.frozen += len(group) - len(open_group)
+    if not open_group:
         return
-    open_ids = [rm.pk for rm in open_rms]
-    metrics = rm_metrics(open_ids, period, contribution_method=scheme.contribution_method)
+    open_ids = [rm.pk for rm, _s, _i in open_group]
+    metrics = rm_metrics(open_ids, period, contribution_method=method)
+    indicator_ids = {i.pk for _rm, _s, indicators in open_group for i in indicators}
     overrides = {(t.employee_id, t.indicator_id): t.value for t in Target.objects.filter(
-        employee_id__in=open_ids, indicator__in=indicators, period=period.key)}
-    old_lines = {(line.appraisal.employee_id, line.indicator_id): line for line in AppraisalLine.objects.filter(
-        appraisal__in=[existing[i] for i in open_ids if i in existing]).select_related("appraisal")}
-    scale = rescale(i.weight for i in indicators)
+        employee_id__in=open_ids, indicator_id__in=indicator_ids, period=period.key)}
+    open_appraisals = [existing[rm.pk, scheme.pk] for rm, scheme, _i in open_group if (rm.pk, scheme.pk) in existing]
+    old_lines = {(line.appraisal_id, line.indicator_id): line
+                 for line in AppraisalLine.objects.filter(appraisal__in=open_appraisals)}
 
     new_appraisals, changed_appraisals, pending_lines = [], [], []
-    for rm in open_rms:
+    for rm, scheme, indicators in open_group:
+        scale = rescale(i.weight for i in indicators)
+        appraisal = existing.get((rm.pk, scheme.pk))
         lines, missing = [], []
         for indicator in indicators:
-            old = old_lines.get((rm.pk, indicator.pk))
+            old = old_lines.get((appraisal.pk, indicator.pk)) if appraisal else None
             actual = metrics[rm.pk].get(indicator.metric) if indicator.metric else None
             target = overrides.get((rm.pk, indicator.pk), indicator.target)
             weight, actual, target, points, gap = _line_values(
@@ -91,7 +97,6 @@ def _compute_group(scheme: Scheme, indicators: list[Indicator], period: Period, 
                                            "points": points}))
         total = total_score(values["points"] for _i, _o, values in lines if values["points"] is not None)
         grade = grade_for(total)
-        appraisal = existing.get(rm.pk)
         if appraisal is None:
             appraisal = Appraisal(employee=rm, scheme=scheme, branch_id=rm.branch_id, period=period.key,
                                   period_kind=period.kind, total=total, grade=grade, missing=missing,
@@ -106,18 +111,18 @@ def _compute_group(scheme: Scheme, indicators: list[Indicator], period: Period, 
         bulk_create_with_history(new_appraisals, Appraisal, default_change_reason=reason)
         # Primary keys of bulk-created rows are set on PostgreSQL; fetch them where the backend can't.
         if any(a.pk is None for a in new_appraisals):
-            ids = {a.employee_id: a.pk for a in Appraisal.objects.filter(
-                scheme=scheme, period=period.key, employee_id__in=[a.employee_id for a in new_appraisals])}
+            ids = {(a.employee_id, a.scheme_id): a.pk for a in Appraisal.objects.filter(
+                period=period.key, employee_id__in=[a.employee_id for a in new_appraisals])}
             for a in new_appraisals:
-                a.pk = a.id = ids[a.employee_id]
+                a.pk = a.id = ids[a.employee_id, a.scheme_id]
     if changed_appraisals:
         bulk_update_with_history(changed_appraisals, Appraisal, ["total", "grade", "missing", "computed_at"],
                                  default_change_reason=reason)
     result.created += len(new_appraisals)
     result.updated += len(changed_appraisals)
-    result.unchanged += len(open_rms) - len(new_appraisals) - len(changed_appraisals)
+    result.unchanged += len(open_group) - len(new_appraisals) - len(changed_appraisals)
 
-    create_lines, update_lines = [], []
+    create_lines, update_lines, stale = [], [], []
     for appraisal, lines in pending_lines:
         for indicator, old, values in lines:
             if old is None:
@@ -126,13 +131,15 @@ def _compute_group(scheme: Scheme, indicators: list[Indicator], period: Period, 
                 for name, value in values.items():
                     setattr(old, name, value)
                 update_lines.append(old)
+        current = {indicator.pk for indicator, _o, _v in lines}
+        stale += [line.pk for (appraisal_id, indicator_id), line in old_lines.items()
+                  if appraisal_id == appraisal.pk and indicator_id not in current]
     if create_lines:
         bulk_create_with_history(create_lines, AppraisalLine, default_change_reason=reason)
     if update_lines:
         bulk_update_with_history(update_lines, AppraisalLine, list(LINE_FIELDS), default_change_reason=reason)
-    # Lines of indicators that no longer apply (a replaced scheme definition).
-    AppraisalLine.objects.filter(appraisal__in=[a for a, _l in pending_lines]).exclude(
-        indicator__in=indicators).delete()
+    if stale:  # lines of indicators that no longer apply (a replaced scheme definition)
+        AppraisalLine.objects.filter(pk__in=stale).delete()
 
 
 def _differs(stored, computed) -> bool:
@@ -148,21 +155,35 @@ def appraisal_run(*, period: str | Period, branch_code: str | None = None, reaso
     for ``period`` (DOMAIN 3.3). Appraisals already approved keep their numbers."""
     period = period if isinstance(period, Period) else Period.parse(period)
     reason = reason or _("computed")
-    schemes = Scheme.objects.filter(is_active=True, branch__isnull=False).select_related("branch").order_by("code")
+    schemes = (Scheme.objects.filter(is_active=True, branch__isnull=False).select_related("branch")
+               .prefetch_related("indicators").order_by("code"))
     if branch_code:
         schemes = schemes.filter(branch__code=branch_code)
         if not schemes:
             raise ApplicationError(_("Branch %(code)s has no active scheme.") % {"code": branch_code})
     result = RunResult(period=period.key)
     now = timezone.now()
+    applicable = {}
     for scheme in schemes:
         indicators = [i for i in scheme.indicators.all() if i.applies_to(period.kind)]
-        if not indicators:
-            continue
-        result.schemes.append(scheme.code)
-        rms = list(Employee.objects.filter(branch_id=scheme.branch_id, role=Role.RM,
-                                           status=Employee.Status.ACTIVE).order_by("pk"))
-        for start in range(0, len(rms), CHUNK):
+        if indicators:
+            applicable[scheme.branch_id] = (scheme, indicators)
+            result.schemes.append(scheme.code)
+    rms = Employee.objects.filter(branch_id__in=list(applicable), role=Role.RM,
+                                  status=Employee.Status.ACTIVE).order_by("pk")
+    # RMs are taken in chunks, grouped by their scheme's contribution method, so that a run over
+    # the whole bank costs a few queries per chunk, not per branch or per RM.
+    by_method: dict[int, list] = {}
+    for rm in rms.iterator(chunk_size=CHUNK):
+        scheme, indicators = applicable[rm.branch_id]
+        group = by_method.setdefault(scheme.contribution_method, [])
+        group.append((rm, scheme, indicators))
+        if len(group) == CHUNK:
             with transaction.atomic():
-                _compute_group(scheme, indicators, period, rms[start:start + CHUNK], result, reason, now)
+                _compute_group(group, period, scheme.contribution_method, result, reason, now)
+            group.clear()
+    for method, group in by_method.items():
+        if group:
+            with transaction.atomic():
+                _compute_group(group, period, method, result, reason, now)
     return result
