@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from clients.models import Employee, Role
 from performance.metrics import rm_metrics
@@ -21,6 +20,7 @@ from performance.periods import Period
 from performance.scoring import (MissingTarget, grade_for, rescale, score_bands, score_inverse, score_manual,
                                  score_ratio, total_score)
 from rmportal.errors import ApplicationError
+from rmportal.history import CHANGED, CREATED, history_snapshot
 
 CHUNK = 500
 LINE_FIELDS = ("weight", "actual", "target", "manual_score", "points")
@@ -108,16 +108,19 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
         pending_lines.append((appraisal, lines))
 
     if new_appraisals:
-        bulk_create_with_history(new_appraisals, Appraisal, default_change_reason=reason)
+        Appraisal.objects.bulk_create(new_appraisals)
         # Primary keys of bulk-created rows are set on PostgreSQL; fetch them where the backend can't.
         if any(a.pk is None for a in new_appraisals):
             ids = {(a.employee_id, a.scheme_id): a.pk for a in Appraisal.objects.filter(
                 period=period.key, employee_id__in=[a.employee_id for a in new_appraisals])}
             for a in new_appraisals:
                 a.pk = a.id = ids[a.employee_id, a.scheme_id]
+        history_snapshot(Appraisal.objects.filter(pk__in=[a.pk for a in new_appraisals]),
+                         history_type=CREATED, reason=reason)
     if changed_appraisals:
-        bulk_update_with_history(changed_appraisals, Appraisal, ["total", "grade", "missing", "computed_at"],
-                                 default_change_reason=reason)
+        Appraisal.objects.bulk_update(changed_appraisals, ["total", "grade", "missing", "computed_at"])
+        history_snapshot(Appraisal.objects.filter(pk__in=[a.pk for a in changed_appraisals]),
+                         history_type=CHANGED, reason=reason)
     result.created += len(new_appraisals)
     result.updated += len(changed_appraisals)
     result.unchanged += len(open_group) - len(new_appraisals) - len(changed_appraisals)
@@ -135,9 +138,17 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
         stale += [line.pk for (appraisal_id, indicator_id), line in old_lines.items()
                   if appraisal_id == appraisal.pk and indicator_id not in current]
     if create_lines:
-        bulk_create_with_history(create_lines, AppraisalLine, default_change_reason=reason)
+        AppraisalLine.objects.bulk_create(create_lines)
+        new_ids = {a.pk for a in new_appraisals}
+        history_snapshot(AppraisalLine.objects.filter(appraisal_id__in=new_ids), history_type=CREATED, reason=reason)
+        old_appraisal_lines = [line for line in create_lines if line.appraisal_id not in new_ids]
+        if old_appraisal_lines:  # new indicators of existing appraisals (a replaced scheme definition)
+            history_snapshot(AppraisalLine.objects.filter(pk__in=[line.pk for line in old_appraisal_lines]),
+                             history_type=CREATED, reason=reason)
     if update_lines:
-        bulk_update_with_history(update_lines, AppraisalLine, list(LINE_FIELDS), default_change_reason=reason)
+        AppraisalLine.objects.bulk_update(update_lines, list(LINE_FIELDS))
+        history_snapshot(AppraisalLine.objects.filter(pk__in=[line.pk for line in update_lines]),
+                         history_type=CHANGED, reason=reason)
     if stale:  # lines of indicators that no longer apply (a replaced scheme definition)
         AppraisalLine.objects.filter(pk__in=stale).delete()
 
