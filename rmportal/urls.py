@@ -13,6 +13,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("clients/", include("clients.urls")),
+    path("performance/", include("performance.urls")),
+    path("imports/", include("rmportal.import_urls")),
     path("api/v1/", include("rmportal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,35 @@
+"""Filters on appraisal lists, shared by the pages and the API (STYLE 4)."""
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Branch, Region
+from performance.models import Appraisal
+from performance.scoring import Grade
+
+
+def _branches(request):
+    # Only what the user may see can be chosen; another code is an invalid choice, never a leak.
+    if request is None:
+        return Branch.objects.none()
+    return Branch.objects.restrict(request.user)
+
+
+def _regions(request):
+    if request is None:
+        return Region.objects.none()
+    return Region.objects.restrict(request.user).distinct()
+
+
+class AppraisalFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(label=_("Period"), help_text=_("YYYY-MM, YYYY-Qn or YYYY"))
+    branch = django_filters.ModelChoiceFilter(label=_("Branch"), queryset=_branches, to_field_name="code",
+                                              empty_label=_("All"))
+    region = django_filters.ModelChoiceFilter(label=_("Region"), field_name="branch__region", queryset=_regions,
+                                              to_field_name="code", empty_label=_("All"))
+    employee = django_filters.CharFilter(label=_("RM employee number"), field_name="employee__employee_no")
+    grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices, empty_label=_("All"))
+    state = django_filters.ChoiceFilter(label=_("State"), choices=Appraisal.State.choices, empty_label=_("All"))
+
+    class Meta:
+        model = Appraisal
+        fields = ["period", "branch", "region", "employee", "grade", "state"]
