@@ -1,0 +1,9 @@
+from django.urls import path
+
+from rmportal import import_views
+
+app_name = "imports"
+urlpatterns = [
+    path("", import_views.ImportUploadView.as_view(), name="upload"),
+    path("<slug:kind>/template.csv", import_views.ImportTemplateView.as_view(), name="template"),
+]

@@ -1,0 +1,809 @@
+"""Importing files of rows (DOMAIN 6): the part every kind shares.
+
+A *kind* (``branches``, ``monthly`` …) is an ``Importer`` subclass registered with
+``register_importer``. Any app adds its kinds in its own ``importers.py``, which is discovered on
+first use, so the page, the command and the API know every kind without being told.
+
+``run_import`` reads a CSV (UTF-8, with or without BOM) or XLSX file (first sheet), checks the
+header row, lets the kind validate and store the rows inside one transaction, and either returns
+an ``ImportResult`` or raises ``ImportRejected`` listing every (row, column, reason) it found — up
+to ``MAX_ERRORS`` — in which case nothing of the file is stored. Rows are numbered as a
+spreadsheet shows them: the header is row 1, the first data row is row 2.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, NamedTuple
+
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.validators import EmailValidator
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from rmportal import scoping
+from rmportal.errors import ApplicationError
+
+MAX_ERRORS = 1000
+HEADER_ROW = 1
+# Characters str.strip() removes or that may not stand in a cell kept as it is: control
+# characters, the unit separator that joins a row's cells, and Unicode spaces.
+NOT_SPACE = "\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+# --- errors and results ---------------------------------------------------------------------
+
+class RowError(NamedTuple):
+    """One problem: spreadsheet row (None for the file as a whole), column name, reason."""
+
+    row: int | None
+    column: str
+    reason: str
+
+    def __str__(self):
+        if self.row is None:
+            return f"{self.column}: {self.reason}" if self.column else self.reason
+        if not self.column:
+            return _("row %(row)d: %(reason)s") % {"row": self.row, "reason": self.reason}
+        return _("row %(row)d, column %(column)s: %(reason)s") % {
+            "row": self.row, "column": self.column, "reason": self.reason}
+
+
+class ImportRejected(ApplicationError):
+    """The file was refused as a whole; ``errors`` lists (row, column, reason) triples."""
+
+    def __init__(self, errors: Iterable[RowError], *, kind: str = "", filename: str = "",
+                 truncated: bool = False):
+        # Sorted by row so that a report reads top to bottom; file-wide errors come first.
+        self.errors: list[RowError] = sorted((RowError(*error) for error in errors),
+                                             key=lambda error: -1 if error.row is None else error.row)
+        self.kind = kind
+        self.filename = filename
+        self.truncated = truncated
+        count = len(self.errors)
+        if truncated:
+            message = _("%(filename)s was rejected: more than %(count)d errors; nothing was stored.") % {
+                "filename": filename or kind, "count": count}
+        else:
+            message = ngettext(
+                "%(filename)s was rejected: %(count)d error; nothing was stored.",
+                "%(filename)s was rejected: %(count)d errors; nothing was stored.",
+                count,
+            ) % {"filename": filename or kind, "count": count}
+        super().__init__(message, extra={
+            "errors": [error._asdict() for error in self.errors], "truncated": truncated})
+
+
+@dataclass
+class ImportResult:
+    """What a successful import did. ``rows`` counts the data rows read (blank rows aside)."""
+
+    kind: str
+    filename: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        lines = [
+            ngettext("%(filename)s: %(rows)d row imported as %(kind)s.",
+                     "%(filename)s: %(rows)d rows imported as %(kind)s.", self.rows)
+            % {"filename": self.filename, "rows": self.rows, "kind": self.kind},
+            _("Created %(created)d, updated %(updated)d, unchanged %(unchanged)d, deleted %(deleted)d.")
+            % {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+               "deleted": self.deleted},
+        ]
+        return lines + list(self.notes)
+
+
+class ErrorReport:
+    """Collects row errors up to ``limit``; beyond it only notes that there were more."""
+
+    def __init__(self, limit: int = MAX_ERRORS):
+        self.errors: list[RowError] = []
+        self.limit = limit
+        self.truncated = False
+
+    def add(self, row: int | None, column: str, reason: str) -> None:
+        if len(self.errors) < self.limit:
+            self.errors.append(RowError(row, column, str(reason)))
+        else:
+            self.truncated = True
+
+    def __bool__(self):
+        return bool(self.errors)
+
+    def __len__(self):
+        return len(self.errors)
+
+
+class CellError(ValueError):
+    """A cell's value is unacceptable; ``reason`` says why (translated)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnreadableFile(Exception):
+    def __init__(self, reason: str, row: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.row = row
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+class Column:
+    """A column of a kind. ``clean`` turns the stripped cell text into a value or raises
+    ``CellError``. ``pattern`` is a regular expression that only valid, unpadded cells match:
+    kinds that stream many rows match a whole row against the patterns at once and fall back to
+    ``clean`` only for rows that do not match."""
+
+    pattern: str | None = None
+
+    def __init__(self, name: str, *, required: bool = True, blank: bool = False, default: Any = None,
+                 help_text: str = ""):
+        self.name = name
+        self.required = required  # the header must have it
+        self.blank = blank  # a cell may be empty, giving ``default``
+        self.default = default
+        self.help_text = help_text
+
+    def clean(self, raw: str) -> Any:
+        if raw == "":
+            if self.blank:
+                return self.default
+            raise CellError(_("a value is required"))
+        return self.to_python(raw)
+
+    def to_python(self, raw: str) -> Any:
+        return raw
+
+    def describe(self) -> str:
+        """The expected format, for the upload page."""
+        return self.help_text
+
+    def _optional(self, pattern: str) -> str:
+        # Possessive (no backtracking): a row pattern of twenty cells then stays a few µs.
+        return f"(?:{pattern})?+" if self.blank else f"(?:{pattern})"
+
+
+class TextColumn(Column):
+    def __init__(self, name: str, *, max_length: int | None = None, **kwargs):
+        kwargs.setdefault("default", "")
+        super().__init__(name, **kwargs)
+        self.max_length = max_length
+
+    def to_python(self, raw: str) -> str:
+        if "\x00" in raw:
+            raise CellError(_("contains a NUL character"))
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise CellError(_("at most %(max)d characters, not %(length)d") % {
+                "max": self.max_length, "length": len(raw)})
+        return raw
+
+    def describe(self) -> str:
+        if self.help_text:
+            return self.help_text
+        if self.max_length:
+            return _("text, at most %(max)d characters") % {"max": self.max_length}
+        return _("text")
+
+    @property
+    def pattern(self) -> str:
+        # Non-blank, no surrounding white space, no unit separator (it joins the row's cells).
+        edge = f"[^{NOT_SPACE}]"
+        limit = f"{{0,{self.max_length - 2}}}" if self.max_length and self.max_length >= 2 else "*"
+        inner = f"{edge}(?:[^\\x00\\x1f]{limit}{edge})?"
+        if self.max_length == 1:
+            inner = edge
+        return self._optional(inner)
+
+
+class CodeColumn(TextColumn):
+    """An identifier such as a branch code or employee number."""
+
+    CODE = re.compile(r"[\w.@+\-]+")
+
+    def to_python(self, raw: str) -> str:
+        value = super().to_python(raw)
+        if not self.CODE.fullmatch(value):
+            raise CellError(_("may hold only letters, digits and @ . + - _"))
+        return value
+
+    @property
+    def pattern(self) -> str:
+        limit = f"{{1,{self.max_length}}}+" if self.max_length else "++"
+        return self._optional(f"[\\w.@+\\-]{limit}")
+
+
+class ChoiceColumn(Column):
+    def __init__(self, name: str, *, choices: Iterable[str], **kwargs):
+        super().__init__(name, **kwargs)
+        self.choices = tuple(choices)
+
+    def to_python(self, raw: str) -> str:
+        if raw not in self.choices:
+            raise CellError(_("“%(value)s” is not one of %(choices)s") % {
+                "value": raw, "choices": ", ".join(self.choices)})
+        return raw
+
+    def describe(self) -> str:
+        return self.help_text or _("one of %(choices)s") % {"choices": ", ".join(self.choices)}
+
+    @property
+    def pattern(self) -> str:
+        # Longest first: the atomic group does not come back to try a longer choice.
+        choices = sorted(self.choices, key=len, reverse=True)
+        return self._optional("(?>" + "|".join(re.escape(choice) for choice in choices) + ")")
+
+
+class DateColumn(Column):
+    DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+    def to_python(self, raw: str) -> dt.date:
+        match = self.DATE.fullmatch(raw)
+        try:
+            if match is None:
+                raise ValueError
+            return dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            raise CellError(_("“%(value)s” is not a date (YYYY-MM-DD)") % {"value": raw}) from None
+
+    def describe(self) -> str:
+        return self.help_text or _("date, YYYY-MM-DD")
+
+    pattern = None  # a regular expression cannot tell 2026-02-30 from a real date
+
+
+class MonthColumn(Column):
+    """A month ``YYYY-MM`` given as the month's first day. ``YYYY-MM-01`` is taken too, because a
+    spreadsheet turns a typed 2026-01 into the date 2026-01-01."""
+
+    MONTH = re.compile(r"([12]\d{3})-(0[1-9]|1[0-2])(?:-01)?")
+
+    def to_python(self, raw: str) -> dt.date:
+        match = self.MONTH.fullmatch(raw)
+        if match is None:
+            raise CellError(_("“%(value)s” is not a month (YYYY-MM)") % {"value": raw})
+        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+
+    def describe(self) -> str:
+        return self.help_text or _("month, YYYY-MM")
+
+    @property
+    def pattern(self) -> str:
+        return self._optional(r"[12][0-9]{3}-(?>0[1-9]|1[0-2])(?:-01)?+")
+
+
+_NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
+
+
+class DecimalColumn(Column):
+    """A decimal number with at most ``decimal_places`` decimals and ``max_digits`` digits.
+    ``minimum`` bounds it from below (``minimum_exclusive`` for a strict bound)."""
+
+    def __init__(self, name: str, *, max_digits: int, decimal_places: int,
+                 minimum: Decimal | None = None, minimum_exclusive: bool = False, **kwargs):
+        kwargs.setdefault("default", Decimal("0"))
+        super().__init__(name, **kwargs)
+        self.max_digits = max_digits
+        self.decimal_places = decimal_places
+        self.minimum = minimum
+        self.minimum_exclusive = minimum_exclusive
+
+    def to_python(self, raw: str) -> Decimal:
+        match = _NUMBER.fullmatch(raw)
+        if match is None:
+            raise CellError(_("“%(value)s” is not a number") % {"value": raw})
+        sign, whole, fraction = match.groups()
+        if fraction and len(fraction) > self.decimal_places:
+            raise CellError(ngettext("at most %(places)d decimal", "at most %(places)d decimals",
+                                     self.decimal_places) % {"places": self.decimal_places})
+        if len(whole.lstrip("0")) > self.max_digits - self.decimal_places:
+            raise CellError(_("“%(value)s” is too large") % {"value": raw})
+        value = Decimal(raw)
+        if self.minimum is not None:
+            if self.minimum_exclusive and value <= self.minimum:
+                raise CellError(_("must be greater than %(minimum)s") % {"minimum": self.minimum})
+            if value < self.minimum:
+                if self.minimum == 0:
+                    raise CellError(_("must not be negative"))
+                raise CellError(_("must be at least %(minimum)s") % {"minimum": self.minimum})
+        return value
+
+    def describe(self) -> str:
+        if self.help_text:
+            return self.help_text
+        text = ngettext("number with at most %(places)d decimal", "number with at most %(places)d decimals",
+                        self.decimal_places) % {"places": self.decimal_places}
+        if self.minimum == 0 and not self.minimum_exclusive:
+            text = _("%(text)s, not negative") % {"text": text}
+        elif self.minimum is not None:
+            text = _("%(text)s, above %(minimum)s") % {"text": text, "minimum": self.minimum} \
+                if self.minimum_exclusive else \
+                _("%(text)s, at least %(minimum)s") % {"text": text, "minimum": self.minimum}
+        if self.blank:
+            text = _("%(text)s; blank is %(default)s") % {"text": text, "default": self.default}
+        return text
+
+    @property
+    def pattern(self) -> str:
+        whole = self.max_digits - self.decimal_places
+        fraction = f"(?:\\.[0-9]{{1,{self.decimal_places}}}+)?+" if self.decimal_places else ""
+        if self.minimum == 0 and not self.minimum_exclusive:
+            sign = ""
+        elif self.minimum is None:
+            sign = "-?"
+        else:
+            return None  # other bounds need the number itself
+        return self._optional(f"{sign}[0-9]{{1,{whole}}}+{fraction}")
+
+
+class IntegerColumn(Column):
+    def __init__(self, name: str, *, minimum: int | None = None, maximum: int | None = None, **kwargs):
+        kwargs.setdefault("default", 0)
+        super().__init__(name, **kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def to_python(self, raw: str) -> int:
+        match = _NUMBER.fullmatch(raw)
+        if match is None:
+            raise CellError(_("“%(value)s” is not a number") % {"value": raw})
+        sign, whole, fraction = match.groups()
+        if fraction and fraction.strip("0"):
+            raise CellError(_("“%(value)s” is not a whole number") % {"value": raw})
+        value = int(sign + whole)
+        if self.minimum is not None and value < self.minimum:
+            if self.minimum == 0:
+                raise CellError(_("must not be negative"))
+            raise CellError(_("must be at least %(minimum)d") % {"minimum": self.minimum})
+        if self.maximum is not None and value > self.maximum:
+            raise CellError(_("must be at most %(maximum)d") % {"maximum": self.maximum})
+        return value
+
+    def describe(self) -> str:
+        if self.help_text:
+            return self.help_text
+        if self.minimum is not None and self.maximum is not None and self.maximum < 1000:
+            text = _("whole number from %(minimum)d to %(maximum)d") % {
+                "minimum": self.minimum, "maximum": self.maximum}
+        elif self.minimum == 0:
+            text = _("whole number, not negative")
+        elif self.minimum is not None:
+            text = _("whole number, at least %(minimum)d") % {"minimum": self.minimum}
+        else:
+            text = _("whole number")
+        if self.blank:
+            text = _("%(text)s; blank is %(default)s") % {"text": text, "default": self.default}
+        return text
+
+    @property
+    def pattern(self) -> str | None:
+        if self.minimum == 0 and (self.maximum is None or self.maximum >= 999_999_999):
+            return self._optional(r"[0-9]{1,9}+")
+        return None
+
+
+class EmailColumn(TextColumn):
+    validator = EmailValidator()
+
+    def __init__(self, name: str, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(name, **kwargs)
+
+    def to_python(self, raw: str) -> str:
+        value = super().to_python(raw)
+        try:
+            self.validator(value)
+        except ValidationError:
+            raise CellError(_("“%(value)s” is not a valid e-mail address") % {"value": raw}) from None
+        return value
+
+    def describe(self) -> str:
+        return self.help_text or _("e-mail address")
+
+    pattern = None
+
+
+class RowPattern:
+    """Validates a whole row with one regular expression built from its columns' patterns, in
+    the file's column order. A match means every cell is valid as it stands; a row that does not
+    match is checked cell by cell with ``Column.clean`` to find the reasons (or to accept cells
+    that merely carry surrounding white space)."""
+
+    SEPARATOR = "\x1f"
+
+    def __init__(self, columns: list[Column]):
+        self.columns = columns
+        parts = [column.pattern for column in columns]
+        # ASCII: \\w in codes means ASCII word characters here; anything else is left to clean().
+        self.regex = None if any(part is None for part in parts) else re.compile(
+            self.SEPARATOR.join(parts), re.ASCII)
+
+    def fullmatch(self, cells: list[str]) -> bool:
+        return self.regex is not None and self.regex.fullmatch(self.SEPARATOR.join(cells)) is not None
+
+    def diagnose(self, number: int, cells: list[str], report: ErrorReport) -> list[Any] | None:
+        """Cleans every cell (``cells`` already stripped); reports the failures; returns the
+        values, or None when the row has errors."""
+        values, valid = [], True
+        for column, raw in zip(self.columns, cells):
+            try:
+                values.append(column.clean(raw))
+            except CellError as exc:
+                report.add(number, column.name, exc.reason)
+                valid = False
+        return values if valid else None
+
+
+# --- reading files ----------------------------------------------------------------------------
+
+class Table:
+    """A file's header (normalised column names) and its data rows as lists of strings, each as
+    long as the header. Blank rows are skipped; a value under no column name is an error."""
+
+    def __init__(self, header: list[str], source: Iterator[list[str]], report: ErrorReport):
+        self.header = header
+        self._source = source
+        self._report = report
+        self.rows_read = 0
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        width = len(self.header)
+        number, count = HEADER_ROW, 0
+        try:
+            for cells in self._source:
+                number += 1
+                if len(cells) != width:
+                    if len(cells) > width:
+                        for position in range(width, len(cells)):
+                            if cells[position] and not cells[position].isspace():
+                                self._report.add(number, column_letter(position),
+                                                 _("a value in a column without a name"))
+                                break
+                        cells = cells[:width]
+                    else:
+                        cells = list(cells) + [""] * (width - len(cells))
+                first = cells[0]
+                # Most rows start with a value; only the others need the full blank test.
+                if (not first or first.isspace()) and not "".join(cells).strip():
+                    continue
+                count += 1
+                yield number, cells
+        except READ_ERRORS as exc:
+            error = _read_error(exc, number + 1)
+            self._report.add(error.row, "", error.reason)
+        finally:
+            self.rows_read = count
+
+
+def column_letter(position: int) -> str:
+    """The spreadsheet letter of a 0-based column position (0 → A)."""
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _is_xlsx(fileobj, filename: str) -> bool:
+    name = (filename or "").lower()
+    if name.endswith(XLSX_SUFFIXES):
+        return True
+    if name.endswith((".csv", ".txt")):
+        return False
+    # No telling suffix: an XLSX file is a ZIP archive.
+    try:
+        if fileobj.seekable():
+            position = fileobj.tell()
+            head = fileobj.read(4)
+            fileobj.seek(position)
+            return head == b"PK\x03\x04"
+    except (AttributeError, OSError):
+        pass
+    return False
+
+
+class _ByteReader(io.RawIOBase):
+    """Lets io.BufferedReader read any object that has ``read``, without ever closing it."""
+
+    def __init__(self, fileobj):
+        self._fileobj = fileobj
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._fileobj.read(len(buffer))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        size = len(data)
+        buffer[:size] = data
+        return size
+
+
+def _text_stream(fileobj):
+    """A text stream over ``fileobj``; returns (stream, detach) where detach leaves the caller's
+    file open."""
+    if isinstance(fileobj, io.TextIOBase):
+        return fileobj, lambda: None
+    raw = fileobj if isinstance(fileobj, (io.BufferedIOBase, io.RawIOBase)) else \
+        io.BufferedReader(_ByteReader(fileobj), 1 << 16)
+    stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    return stream, stream.detach
+
+
+READ_ERRORS = (UnreadableFile, UnicodeDecodeError, csv.Error)
+
+
+def _read_error(exc: Exception, row: int | None) -> UnreadableFile:
+    """The UnreadableFile for an error raised while reading the row numbered ``row``."""
+    if isinstance(exc, UnreadableFile):
+        return exc
+    if isinstance(exc, UnicodeDecodeError):
+        # Text is decoded in blocks, so the row cannot be told.
+        return UnreadableFile(_("the file is not UTF-8 text; save it as “CSV UTF-8” or XLSX"))
+    return UnreadableFile(_("the CSV file cannot be read: %(error)s") % {"error": exc}, row=row)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_source(fileobj) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not need
+            workbook = load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds (BadZipFile, KeyError, InvalidFileException …)
+        raise UnreadableFile(_("the file is not a readable XLSX workbook")) from None
+    try:
+        if not workbook.worksheets:
+            return
+        sheet = workbook.worksheets[0]
+        # Some writers store a wrong sheet size; read what is there instead.
+        sheet.reset_dimensions()
+        for values in sheet.iter_rows(values_only=True):
+            yield [_cell_text(value) for value in values]
+    finally:
+        workbook.close()
+
+
+@contextmanager
+def open_table(fileobj, *, filename: str, report: ErrorReport):
+    """Opens ``fileobj`` as a Table, or yields None after reporting why it cannot be read."""
+    if isinstance(fileobj, File):
+        fileobj = fileobj.file
+        if hasattr(fileobj, "seek"):
+            fileobj.seek(0)
+    cleanup = []
+    try:
+        if _is_xlsx(fileobj, filename):
+            if not _seekable(fileobj):
+                # A ZIP archive is read from its end: spool a stream to a temporary file first.
+                spooled = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+                shutil.copyfileobj(fileobj, spooled)
+                spooled.seek(0)
+                cleanup.append(spooled.close)
+                fileobj = spooled
+            source = _xlsx_source(fileobj)
+        else:
+            stream, detach = _text_stream(fileobj)
+            cleanup.append(detach)
+            source = csv.reader(stream, strict=False)
+        if hasattr(source, "close"):
+            cleanup.append(source.close)
+        try:
+            header_cells = next(source, None)
+        except READ_ERRORS as exc:
+            error = _read_error(exc, HEADER_ROW)
+            report.add(error.row, "", error.reason)
+            yield None
+            return
+        if header_cells is None:
+            report.add(None, "", _("the file is empty"))
+            yield None
+            return
+        header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in header_cells]
+        while header and not header[-1]:
+            header.pop()
+        if not header:
+            report.add(HEADER_ROW, "", _("the first row must name the columns"))
+            yield None
+            return
+        yield Table(header, source, report)
+    finally:
+        for close in reversed(cleanup):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 (closing must not hide the import's own outcome)
+                pass
+
+
+def _seekable(fileobj) -> bool:
+    try:
+        return bool(fileobj.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+# --- importers and their registry -------------------------------------------------------------
+
+class Importer:
+    """One kind of file. Subclasses set ``kind``, ``label`` and ``columns`` and implement ``run``,
+    which validates (reporting into ``report``) and, when the report stays empty, stores.
+    ``run`` is called inside the import's transaction; when the report holds errors afterwards
+    everything it wrote is rolled back."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    allowed_roles: ClassVar[frozenset[str]] = frozenset({scoping.HR})
+    do_not_call_in_templates = True  # templates list the classes themselves
+
+    def __init__(self, *, filename: str, user=None):
+        self.filename = filename
+        self.user = user
+        self.today = timezone.localdate()
+
+    @classmethod
+    def column(cls, name: str) -> Column:
+        for column in cls.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @classmethod
+    def may_import(cls, user) -> bool:
+        return scoping.role_of(user) in cls.allowed_roles
+
+    def check_header(self, header: list[str], report: ErrorReport) -> None:
+        known = {column.name for column in self.columns}
+        seen = set()
+        for position, name in enumerate(header):
+            if not name:
+                report.add(HEADER_ROW, column_letter(position), _("the column has no name"))
+            elif name not in known:
+                report.add(HEADER_ROW, name, _("unknown column; the columns of %(kind)s are %(columns)s") % {
+                    "kind": self.kind, "columns": ", ".join(column.name for column in self.columns)})
+            elif name in seen:
+                report.add(HEADER_ROW, name, _("the column appears twice"))
+            seen.add(name)
+        for column in self.columns:
+            if column.required and column.name not in seen:
+                report.add(HEADER_ROW, column.name, _("required column is missing"))
+
+    def records(self, table: Table, report: ErrorReport) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The rows whose every cell is valid, as (row number, {column: value}); columns the file
+        lacks take their default. Invalid cells are reported and their rows skipped."""
+        present = [(position, self.column(name)) for position, name in enumerate(table.header)]
+        absent = {column.name: column.default for column in self.columns if column.name not in table.header}
+        for number, cells in table.rows():
+            values, valid = dict(absent), True
+            for position, column in present:
+                try:
+                    values[column.name] = column.clean(cells[position].strip())
+                except CellError as exc:
+                    report.add(number, column.name, exc.reason)
+                    valid = False
+            if valid:
+                yield number, values
+
+    def result(self, **counts) -> ImportResult:
+        return ImportResult(kind=self.kind, filename=self.filename, **counts)
+
+    @property
+    def change_reason(self) -> str:
+        """The reason written into audit history for what this import changes."""
+        return _("Import of %(filename)s (%(kind)s)") % {"filename": self.filename, "kind": self.kind}
+
+    def run(self, table: Table, report: ErrorReport) -> ImportResult:
+        raise NotImplementedError
+
+
+_registry: dict[str, type[Importer]] = {}
+_discovered = False
+
+
+def register_importer(importer_class: type[Importer]) -> type[Importer]:
+    """Class decorator: makes ``importer_class.kind`` importable by the page, the command and
+    ``run_import``. Put it in your app's ``importers.py``; that module is discovered on first use."""
+    kind = getattr(importer_class, "kind", None)
+    if not kind or not getattr(importer_class, "columns", None):
+        raise ImproperlyConfigured(f"{importer_class.__name__} needs a kind and columns")
+    _registry[kind] = importer_class
+    return importer_class
+
+
+def _discover() -> None:
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("importers")
+        _discovered = True
+
+
+def importer_kinds() -> dict[str, type[Importer]]:
+    """Every registered kind, by name, in name order."""
+    _discover()
+    return dict(sorted(_registry.items()))
+
+
+def importer_for(kind: str) -> type[Importer]:
+    _discover()
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise ApplicationError(_("Unknown kind of import “%(kind)s”; known kinds: %(kinds)s") % {
+            "kind": kind, "kinds": ", ".join(sorted(_registry))}) from None
+
+
+def run_import(kind: str, fileobj, *, filename: str, user=None) -> ImportResult:
+    """Imports the CSV or XLSX file ``fileobj`` (binary or text file object) as ``kind``: all rows
+    or none (DOMAIN 6). ``user`` None means a trusted caller such as a management command; a
+    given user must hold a role the kind allows (HR by default) or ``PermissionDenied`` is raised.
+    Raises ``ImportRejected`` with every (row, column, reason) when any row is bad."""
+    importer_class = importer_for(kind)
+    if user is not None and not importer_class.may_import(user):
+        raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
+    importer = importer_class(filename=filename, user=user)
+    report = ErrorReport()
+    started = time.monotonic()
+
+    def rejected():
+        return ImportRejected(report.errors, kind=kind, filename=filename, truncated=report.truncated)
+
+    with open_table(fileobj, filename=filename, report=report) as table:
+        if table is None:
+            raise rejected()
+        importer.check_header(table.header, report)
+        if report:
+            raise rejected()
+        with transaction.atomic():
+            result = importer.run(table, report)
+            if not report and table.rows_read == 0:
+                report.add(None, "", _("the file holds no data rows"))
+            if report:
+                raise rejected()
+    result.seconds = time.monotonic() - started
+    return result
