@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from careers.models import JobSequence, Level
 from clients import contribution
+from clients.signals import announce_business_data_changed
 from clients.models import (
     Assignment,
     Branch,
@@ -57,42 +58,16 @@ from rmportal.importing import (
     RowPattern,
     Table,
     TextColumn,
+    assign_changed,
+    chunks,
+    duplicate_message,
+    lookup,
     register_importer,
 )
 
 logger = logging.getLogger(__name__)
 
-LOOKUP_CHUNK = 5000
 WRITE_BATCH = 2000
-
-
-def _chunks(values: Iterable, size: int = LOOKUP_CHUNK) -> Iterator[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _lookup(queryset, field: str, values: Iterable) -> list:
-    """``queryset.filter(field__in=values)`` in chunks, so that large files stay within the
-    database's limit on query parameters."""
-    found = []
-    for chunk in _chunks(set(values)):
-        found.extend(queryset.filter(**{f"{field}__in": chunk}))
-    return found
-
-
-def _assign(obj, attrs: dict) -> bool:
-    """Sets ``attrs`` on ``obj``; whether anything changed."""
-    changed = False
-    for name, value in attrs.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
-def _duplicate(value, first_row: int) -> str:
-    return _("“%(value)s” appears already in row %(row)d") % {"value": value, "row": first_row}
 
 
 UNKNOWN = {
@@ -133,7 +108,7 @@ class BranchImporter(Importer):
         for row, values in self.records(table, report):
             code = values["branch_code"]
             if code in first_row:
-                report.add(row, "branch_code", _duplicate(code, first_row[code]))
+                report.add(row, "branch_code", duplicate_message(code, first_row[code]))
                 continue
             first_row[code] = row
             named = region_names.setdefault(values["region_code"], (row, values["region_name"]))
@@ -150,7 +125,7 @@ class BranchImporter(Importer):
             region = existing_regions.get(code)
             if region is None:
                 new_regions.append(Region(code=code, name=name))
-            elif _assign(region, {"name": name}):
+            elif assign_changed(region, {"name": name}):
                 changed_regions.append(region)
         Region.objects.bulk_create(new_regions)
         Region.objects.bulk_update(changed_regions, ["name"])
@@ -163,7 +138,7 @@ class BranchImporter(Importer):
             branch = existing.get(code)
             if branch is None:
                 new.append(Branch(code=code, **attrs))
-            elif _assign(branch, attrs):
+            elif assign_changed(branch, attrs):
                 changed.append(branch)
         Branch.objects.bulk_create(new)
         Branch.objects.bulk_update(changed, ["name", "region"])
@@ -198,7 +173,7 @@ class LevelImporter(Importer):
         for row, values in self.records(table, report):
             key = (values["sequence"], values["level"])
             if key in levels:
-                report.add(row, "level", _duplicate(f"{key[0]} {key[1]}", levels[key][0]))
+                report.add(row, "level", duplicate_message(f"{key[0]} {key[1]}", levels[key][0]))
                 continue
             rank_key = (values["sequence"], values["rank"])
             if rank_key in ranks:
@@ -230,7 +205,7 @@ class LevelImporter(Importer):
             sequence = existing_sequences.get(code)
             if sequence is None:
                 new_sequences.append(JobSequence(code=code, name=name))
-            elif _assign(sequence, {"name": name}):
+            elif assign_changed(sequence, {"name": name}):
                 changed_sequences.append(sequence)
         JobSequence.objects.bulk_create(new_sequences)
         JobSequence.objects.bulk_update(changed_sequences, ["name"])
@@ -246,7 +221,7 @@ class LevelImporter(Importer):
                 continue
             if level.rank != values["rank"]:
                 reranked.append(level)
-            if _assign(level, attrs):
+            if assign_changed(level, attrs):
                 changed.append(level)
         if reranked:
             # Ranks are unique per sequence and checked row by row: park the moving levels on
@@ -290,7 +265,7 @@ class EmployeeImporter(Importer):
         for row, values in self.records(table, report):
             number = values["employee_no"]
             if number in rows:
-                report.add(row, "employee_no", _duplicate(number, rows[number][0]))
+                report.add(row, "employee_no", duplicate_message(number, rows[number][0]))
                 continue
             if bool(values["sequence"]) != bool(values["level"]):
                 column = "level" if values["sequence"] else "sequence"
@@ -303,8 +278,8 @@ class EmployeeImporter(Importer):
         levels = {(level.sequence.code, level.code): level.pk for level in Level.objects.filter(
             sequence__code__in={values["sequence"] for _row, values in rows.values() if values["sequence"]}
         ).select_related("sequence")}
-        employees = {e.employee_no: e for e in _lookup(Employee.objects.all(), "employee_no", rows)}
-        users = {u.username: u for u in _lookup(User.objects.select_related("employee"), "username", rows)}
+        employees = {e.employee_no: e for e in lookup(Employee.objects.all(), "employee_no", rows)}
+        users = {u.username: u for u in lookup(User.objects.select_related("employee"), "username", rows)}
 
         planned = []
         for number, (row, values) in rows.items():
@@ -337,7 +312,7 @@ class EmployeeImporter(Importer):
                 user = User(username=number, email=values["email"], password=make_password(None))
                 new_users.append(user)
                 users[number] = user
-            elif _assign(user, {"email": values["email"]}):
+            elif assign_changed(user, {"email": values["email"]}):
                 changed_users.append(user)
         User.objects.bulk_create(new_users, batch_size=WRITE_BATCH)
         User.objects.bulk_update(changed_users, ["email"], batch_size=WRITE_BATCH)
@@ -350,7 +325,7 @@ class EmployeeImporter(Importer):
             employee = employees.get(number)
             if employee is None:
                 new.append(Employee(employee_no=number, **attrs))
-            elif _assign(employee, attrs):
+            elif assign_changed(employee, attrs):
                 changed.append(employee)
         Employee.objects.bulk_create(new, batch_size=WRITE_BATCH)
         Employee.objects.bulk_update(
@@ -398,7 +373,7 @@ class ClientImporter(Importer):
         for row, values in self.records(table, report):
             number = values["client_no"]
             if number in rows:
-                report.add(row, "client_no", _duplicate(number, rows[number][0]))
+                report.add(row, "client_no", duplicate_message(number, rows[number][0]))
                 continue
             lost = values["status"] == Client.Status.LOST
             if lost and values["lost_on"] is None:
@@ -414,14 +389,14 @@ class ClientImporter(Importer):
 
         branches = {b.code: b.pk for b in Branch.objects.filter(
             code__in={values["branch_code"] for _row, values in rows.values()})}
-        employees = {e.employee_no: e for e in _lookup(
+        employees = {e.employee_no: e for e in lookup(
             Employee.objects.select_related("branch"), "employee_no",
             {values["rm_employee_no"] for _row, values in rows.values()})}
-        clients = {c.client_no: c for c in _lookup(Client.objects.all(), "client_no", rows)}
-        open_assignments = {a.client_id: a for a in _lookup(
+        clients = {c.client_no: c for c in lookup(Client.objects.all(), "client_no", rows)}
+        open_assignments = {a.client_id: a for a in lookup(
             Assignment.objects.filter(ended_on__isnull=True), "client_id", [c.pk for c in clients.values()])}
         last_ended = {}
-        for chunk in _chunks(c.pk for c in clients.values() if c.pk not in open_assignments):
+        for chunk in chunks(c.pk for c in clients.values() if c.pk not in open_assignments):
             last_ended.update(Assignment.objects.filter(client_id__in=chunk).values("client_id")
                               .annotate(last=Max("ended_on")).values_list("client_id", "last"))
 
@@ -504,7 +479,7 @@ class ClientImporter(Importer):
                 continue
             if not attrs["lost_on"] and client.status == Client.Status.LOST:
                 attrs["lost_reason"] = ""
-            if _assign(client, attrs):
+            if assign_changed(client, attrs):
                 changed_clients.append(client)
             for action, assignment in plan:
                 (ended if action == "end" else started).append(assignment)
@@ -671,6 +646,7 @@ class MonthlyImporter(Importer):
             return self.result()
         month_dates = sorted({dt.date(int(month[:4]), int(month[5:7]), 1) for month in months})
         contribution.contribution_recompute(months=month_dates, branch_ids=None)
+        announce_business_data_changed(month_dates)
         return self.result(
             rows=table.rows_read, **counts,
             notes=[_("Months replaced: %(months)s.") % {
@@ -727,7 +703,7 @@ class MonthlyImporter(Importer):
             started = time.monotonic()
             rows = self._checked_rows(table, report, months)
             cursor.copy_expert(f"COPY {STAGE_TABLE} ({columns}, row_no) FROM STDIN WITH (FORMAT csv)",
-                               _ChunkReader(self._copy_chunks(rows, header)))
+                               _ChunkReader(self._copychunks(rows, header)))
             staged = time.monotonic()
             if report:
                 self._check_stage(cursor, report)
@@ -765,7 +741,7 @@ class MonthlyImporter(Importer):
         return {"created": created, "deleted": deleted}
 
     @staticmethod
-    def _copy_chunks(rows, header: list[str]) -> Iterator[str]:
+    def _copychunks(rows, header: list[str]) -> Iterator[str]:
         """CSV text for COPY, in chunks. A row that matched the row pattern is CSV-safe as it
         stands (no cell holds a comma, quote or line break); the others go through csv.writer,
         valid ones as their cleaned values, bad ones with only client_no and month kept for the
@@ -833,7 +809,7 @@ class MonthlyImporter(Importer):
             f"  FROM {STAGE_TABLE} WHERE coalesce(client_no, '') <> '' AND coalesce(month, '') <> ''"
             f") pairs WHERE row_no <> first_row ORDER BY row_no LIMIT %s", [MAX_ERRORS])
         for row_no, client_no, month, first_row in cursor.fetchall():
-            report.add(row_no, "month", _duplicate(f"{client_no} {month}", first_row))
+            report.add(row_no, "month", duplicate_message(f"{client_no} {month}", first_row))
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
 
     # Any other database: bulk_create in batches.
@@ -849,7 +825,7 @@ class MonthlyImporter(Importer):
         for number, cells, joined, values in self._checked_rows(table, report, months):
             client_no, month = cells[client_at].strip(), cells[month_at].strip()[:7]
             if (client_no, month) in first_row:
-                report.add(number, "month", _duplicate(f"{client_no} {month}", first_row[(client_no, month)]))
+                report.add(number, "month", duplicate_message(f"{client_no} {month}", first_row[(client_no, month)]))
                 continue
             first_row[(client_no, month)] = number
             client_id = client_ids.get(client_no)
@@ -921,7 +897,7 @@ class ParameterImporter(Importer):
         for row, values in self.records(table, report):
             key = (values["branch_code"], values["month"], values["key"])
             if key in rows:
-                report.add(row, "key", _duplicate(f"{key[0]} {key[1]:%Y-%m} {key[2]}", rows[key][0]))
+                report.add(row, "key", duplicate_message(f"{key[0]} {key[1]:%Y-%m} {key[2]}", rows[key][0]))
                 continue
             if values["key"] in RATE_KEYS and values["value"] > 1:
                 report.add(row, "value", _("a rate is written as a decimal, e.g. 0.029 for 2.9 %"))
@@ -966,6 +942,7 @@ class ParameterImporter(Importer):
         for branch_ids, months in groups.items():
             contribution.contribution_recompute(
                 months=months, branch_ids=None if branch_ids is None else sorted(branch_ids))
+        announce_business_data_changed(affected)
         return self.result(rows=table.rows_read, created=len(new), updated=len(changed),
                            unchanged=len(rows) - len(new) - len(changed))
 
@@ -995,7 +972,7 @@ class CallbackImporter(Importer):
                 report.add(row, "date", _("in the future"))
                 continue
             rows.append((row, values))
-        clients = {c.client_no: c.pk for c in _lookup(Client.objects.only("pk", "client_no"), "client_no",
+        clients = {c.client_no: c.pk for c in lookup(Client.objects.only("pk", "client_no"), "client_no",
                                                       {values["client_no"] for _row, values in rows})}
         for row, values in rows:
             if values["client_no"] not in clients:
@@ -1004,7 +981,7 @@ class CallbackImporter(Importer):
             return self.result()
 
         assignments = defaultdict(list)
-        for chunk in _chunks(set(clients.values())):
+        for chunk in chunks(set(clients.values())):
             for client_id, rm_id, started_on, ended_on in Assignment.objects.filter(
                     client_id__in=chunk).values_list("client_id", "rm_id", "started_on", "ended_on"):
                 assignments[client_id].append((started_on, ended_on, rm_id))
@@ -1020,12 +997,12 @@ class CallbackImporter(Importer):
         pairs = {(clients[values["client_no"]], values["date"]) for _row, values in rows}
         days = [day for _client, day in pairs]
         stale = []
-        for chunk in _chunks({client for client, _day in pairs}):
+        for chunk in chunks({client for client, _day in pairs}):
             stale.extend(pk for pk, client_id, day in Interaction.objects.filter(
                 kind=Interaction.Kind.CALLBACK, client_id__in=chunk, occurred_on__range=(min(days), max(days))
             ).values_list("pk", "client_id", "occurred_on") if (client_id, day) in pairs)
         deleted = 0
-        for chunk in _chunks(stale):
+        for chunk in chunks(stale):
             deleted += Interaction.objects.filter(pk__in=chunk).delete()[0]
         new = []
         for _row, values in rows:
@@ -1034,4 +1011,5 @@ class CallbackImporter(Importer):
                                    kind=Interaction.Kind.CALLBACK, occurred_on=values["date"],
                                    score=values["score"], channel=values["channel"], comment=values["comment"]))
         Interaction.objects.bulk_create(new, batch_size=WRITE_BATCH)
+        announce_business_data_changed({day.replace(day=1) for day in days})
         return self.result(rows=table.rows_read, created=len(new), deleted=deleted)

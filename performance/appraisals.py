@@ -198,3 +198,19 @@ def appraisal_run(*, period: str | Period, branch_code: str | None = None, reaso
             with transaction.atomic():
                 _compute_group(group, period, method, result, reason, now)
     return result
+
+
+def appraisals_refresh_for_months(*, months, reason: str = "") -> list[RunResult]:
+    """Recomputes the open appraisals whose period covers one of ``months`` or takes it as its
+    December base: late business data (DOMAIN 3.3). Approved appraisals are left as they are."""
+    keys, base_years = set(), set()
+    for month in months:
+        keys |= {f"{month:%Y-%m}", f"{month.year}-Q{(month.month - 1) // 3 + 1}", str(month.year)}
+        if month.month == 12:
+            base_years.add(str(month.year + 1))
+    open_appraisals = Appraisal.objects.exclude(state__in=Appraisal.FROZEN)
+    periods = set(open_appraisals.filter(period__in=keys).values_list("period", flat=True).distinct())
+    for year in base_years:
+        periods |= set(open_appraisals.filter(period__startswith=year).values_list("period", flat=True).distinct())
+    reason = reason or _("recomputed with late business data")
+    return [appraisal_run(period=key, reason=reason) for key in sorted(periods)]

@@ -742,6 +742,41 @@ class Importer:
         raise NotImplementedError
 
 
+# Helpers for the kinds' run() methods.
+
+LOOKUP_CHUNK = 5000
+
+
+def chunks(values: Iterable, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def lookup(queryset, field: str, values: Iterable) -> list:
+    """``queryset.filter(field__in=values)`` in chunks, so that large files stay within the
+    database's limit on query parameters."""
+    found = []
+    for chunk in chunks(set(values)):
+        found.extend(queryset.filter(**{f"{field}__in": chunk}))
+    return found
+
+
+def assign_changed(obj, attrs: dict) -> bool:
+    """Sets ``attrs`` on ``obj``; whether anything changed."""
+    changed = False
+    for name, value in attrs.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def duplicate_message(value, first_row: int) -> str:
+    return _("“%(value)s” appears already in row %(row)d") % {"value": value, "row": first_row}
+
+
+
 _registry: dict[str, type[Importer]] = {}
 _discovered = False
 
