@@ -427,9 +427,15 @@ class ClientContribution(models.Model):
     each is rounded on its own; the volume (method 1) and EVA's capital charge (method 4) too.
     """
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contributions")
+    # Derived data, rebuilt by the engine (which also removes rows whose source is gone): no
+    # single-column indexes beside the (client, month) and (branch, month) ones, and no database
+    # foreign-key checks, which would double the cost of valuing a month; deletes still cascade
+    # through the ORM.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contributions",
+                               db_index=False, db_constraint=False)
     month = models.DateField(_("month"))
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="contributions")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="contributions",
+                               db_index=False, db_constraint=False)
     volume = models.DecimalField(**MONEY)
     loan_revenue = models.DecimalField(**MONEY)
     deposit_revenue = models.DecimalField(**MONEY)

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clients.contribution import ContributionMethod
 from clients.models import Branch, Employee
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
@@ -15,13 +16,6 @@ from performance.scoring import Grade, Method
 MONEY = {"max_digits": 18, "decimal_places": 2}
 RATE = {"max_digits": 8, "decimal_places": 4}
 HR_ONLY = frozenset({scoping.HR})
-
-
-class ContributionMethod(models.IntegerChoices):
-    VOLUME = 1, _("Business volume")
-    REVENUE = 2, _("Revenue")
-    PROFIT = 3, _("Profit contribution")
-    EVA = 4, _("Economic value added")
 
 
 class Scheme(models.Model):

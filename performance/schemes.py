@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from clients.models import Branch
 from performance.metrics import METRICS
-from performance.models import Appraisal, AppraisalLine, ContributionMethod, Indicator, Scheme
+from clients.contribution import ContributionMethod
+from performance.models import Appraisal, AppraisalLine, Indicator, Scheme
 from performance.scoring import Grade, Method
 from rmportal.errors import ApplicationError
 
