@@ -40,6 +40,8 @@ def parse_args():
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rmportal_bench")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each step; the fastest counts")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the bench database of an earlier run instead of building it again")
     return parser.parse_args()
 
 
@@ -181,7 +183,8 @@ def run(period_key: str) -> tuple[float, object]:
 
 def main() -> None:
     args = parse_args()
-    recreate_database(args.database_url)
+    if not args.reuse:
+        recreate_database(args.database_url)
     setup_django(args.database_url)
     from django.core.management import call_command
 
@@ -189,11 +192,12 @@ def main() -> None:
     from performance.periods import Period
 
     call_command("migrate", verbosity=0)
-    print(f"building {args.rms:,} RMs, {args.clients:,} clients, {args.months} months …", flush=True)
-    started = time.perf_counter()
-    build_bank(args.rms, args.clients, args.months)
-    load_schemes()
-    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    if not args.reuse:
+        print(f"building {args.rms:,} RMs, {args.clients:,} clients, {args.months} months …", flush=True)
+        started = time.perf_counter()
+        build_bank(args.rms, args.clients, args.months)
+        load_schemes()
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
     rows = []
     repeat = range(max(args.repeat, 1))

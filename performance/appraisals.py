@@ -23,6 +23,7 @@ from rmportal.errors import ApplicationError
 from rmportal.history import CHANGED, CREATED, history_snapshot
 
 CHUNK = 500
+EMPTY_METRICS: dict = {}
 LINE_FIELDS = ("weight", "actual", "target", "manual_score", "points")
 
 
@@ -58,10 +59,9 @@ def _line_values(indicator: Indicator, scale: Decimal, actual, target, manual_sc
     return weight, actual, target, points, None
 
 
-def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period: Period, method: int,
+def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period: Period, metrics: dict,
                    result: RunResult, reason: str, now) -> None:
-    """Computes one chunk of RMs whose schemes share a contribution method: a fixed number of
-    queries for the metrics, then bulk writes of what changed (with history)."""
+    """Scores one chunk of RMs from their metrics and writes what changed, in bulk, with history."""
     rm_ids = [rm.pk for rm, _s, _i in group]
     existing = {(a.employee_id, a.scheme_id): a for a in Appraisal.objects.filter(
         period=period.key, employee_id__in=rm_ids)}
@@ -71,13 +71,15 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
     if not open_group:
         return
     open_ids = [rm.pk for rm, _s, _i in open_group]
-    metrics = rm_metrics(open_ids, period, contribution_method=method)
     indicator_ids = {i.pk for _rm, _s, indicators in open_group for i in indicators}
     overrides = {(t.employee_id, t.indicator_id): t.value for t in Target.objects.filter(
         employee_id__in=open_ids, indicator_id__in=indicator_ids, period=period.key)}
     open_appraisals = [existing[rm.pk, scheme.pk] for rm, scheme, _i in open_group if (rm.pk, scheme.pk) in existing]
     old_lines = {(line.appraisal_id, line.indicator_id): line
                  for line in AppraisalLine.objects.filter(appraisal__in=open_appraisals)}
+    lines_by_appraisal: dict[int, dict[int, AppraisalLine]] = {}
+    for (appraisal_id, indicator_id), line in old_lines.items():
+        lines_by_appraisal.setdefault(appraisal_id, {})[indicator_id] = line
 
     new_appraisals, changed_appraisals, pending_lines = [], [], []
     for rm, scheme, indicators in open_group:
@@ -86,7 +88,7 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
         lines, missing = [], []
         for indicator in indicators:
             old = old_lines.get((appraisal.pk, indicator.pk)) if appraisal else None
-            actual = metrics[rm.pk].get(indicator.metric) if indicator.metric else None
+            actual = metrics.get(rm.pk, EMPTY_METRICS).get(indicator.metric) if indicator.metric else None
             target = overrides.get((rm.pk, indicator.pk), indicator.target)
             weight, actual, target, points, gap = _line_values(
                 indicator, scale, actual, target, old.manual_score if old else None)
@@ -135,8 +137,8 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
                     setattr(old, name, value)
                 update_lines.append(old)
         current = {indicator.pk for indicator, _o, _v in lines}
-        stale += [line.pk for (appraisal_id, indicator_id), line in old_lines.items()
-                  if appraisal_id == appraisal.pk and indicator_id not in current]
+        stale += [line.pk for indicator_id, line in lines_by_appraisal.get(appraisal.pk, {}).items()
+                  if indicator_id not in current]
     if create_lines:
         AppraisalLine.objects.bulk_create(create_lines)
         new_ids = {a.pk for a in new_appraisals}
@@ -180,23 +182,25 @@ def appraisal_run(*, period: str | Period, branch_code: str | None = None, reaso
         if indicators:
             applicable[scheme.branch_id] = (scheme, indicators)
             result.schemes.append(scheme.code)
-    rms = Employee.objects.filter(branch_id__in=list(applicable), role=Role.RM,
-                                  status=Employee.Status.ACTIVE).order_by("pk")
-    # RMs are taken in chunks, grouped by their scheme's contribution method, so that a run over
-    # the whole bank costs a few queries per chunk, not per branch or per RM.
-    by_method: dict[int, list] = {}
-    for rm in rms.iterator(chunk_size=CHUNK):
-        scheme, indicators = applicable[rm.branch_id]
-        group = by_method.setdefault(scheme.contribution_method, [])
-        group.append((rm, scheme, indicators))
-        if len(group) == CHUNK:
-            with transaction.atomic():
-                _compute_group(group, period, scheme.contribution_method, result, reason, now)
-            group.clear()
-    for method, group in by_method.items():
+    # The metrics of all RMs whose schemes value clients the same way come from one pass over the
+    # period's rows; scoring and writing then go by chunks of RMs.
+    methods: dict[int, list[int]] = {}
+    for branch_id, (scheme, _indicators) in applicable.items():
+        methods.setdefault(scheme.contribution_method, []).append(branch_id)
+    for method, branch_ids in sorted(methods.items()):
+        metrics = rm_metrics(None, period, contribution_method=method, branch_ids=branch_ids)
+        rms = Employee.objects.filter(branch_id__in=branch_ids, role=Role.RM,
+                                      status=Employee.Status.ACTIVE).order_by("pk")
+        group = []
+        for rm in rms.iterator(chunk_size=CHUNK):
+            group.append((rm, *applicable[rm.branch_id]))
+            if len(group) == CHUNK:
+                with transaction.atomic():
+                    _compute_group(group, period, metrics, result, reason, now)
+                group = []
         if group:
             with transaction.atomic():
-                _compute_group(group, period, method, result, reason, now)
+                _compute_group(group, period, metrics, result, reason, now)
     return result
 
 

@@ -58,8 +58,12 @@ def _months_cte(months: Sequence[dt.date]) -> tuple[str, list]:
     return f"WITH p(month, last_day) AS ({selects})", params
 
 
-def _in_list(ids: Sequence[int]) -> str:
-    return ", ".join(["%s"] * len(ids))
+def _rm_filter(rm_ids: Sequence[int] | None, branch_ids: Sequence[int] | None) -> tuple[str, list]:
+    """SQL restricting ``a.rm_id``: listed RMs, or the active RMs of listed branches."""
+    if rm_ids is not None:
+        return f"a.rm_id IN ({', '.join(['%s'] * len(rm_ids))})", list(rm_ids)
+    return (f"a.rm_id IN (SELECT e.id FROM clients_employee e WHERE e.role = 'rm' AND e.status = 'active' "
+            f"AND e.branch_id IN ({', '.join(['%s'] * len(branch_ids))}))", list(branch_ids))
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -74,100 +78,101 @@ def _dec(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _monthly_sums(rm_ids, months):
+def _monthly_sums(rms, months, method: int):
+    """Per RM and month: the book's balances and sales, and its contribution under ``method``."""
     cte, params = _months_cte(months)
+    where, where_params = rms
+    contribution_join = "" if method == 1 else (
+        "LEFT JOIN clients_clientcontribution cc ON cc.client_id = mb.client_id AND cc.month = mb.month")
     sql = f"""{cte}
         SELECT a.rm_id, mb.month, SUM(mb.deposit_avg_balance), SUM(mb.loan_avg_balance),
                SUM(mb.loan_npl_balance), SUM(mb.insurance_sales), SUM(mb.fund_sales),
-               SUM(mb.bond_sales), SUM(mb.wm_income)
+               SUM(mb.bond_sales), SUM(mb.wm_income), SUM({CONTRIBUTION_SQL[method]})
         FROM p JOIN clients_monthlybusiness mb ON mb.month = p.month
         {_OWNER_JOIN.format(alias="mb")}
-        WHERE a.rm_id IN ({_in_list(rm_ids)})
+        {contribution_join}
+        WHERE {where}
         GROUP BY a.rm_id, mb.month"""
-    return _fetch(sql, params + list(rm_ids))
+    return _fetch(sql, params + where_params)
 
 
-def _december_base(rm_ids, period: Period):
+def _december_base(rms, period: Period):
     """Σ previous-December daily averages of the clients in each RM's book in the last month."""
     cte, params = _months_cte([period.last_month])
+    where, where_params = rms
     sql = f"""{cte}
         SELECT a.rm_id, SUM(mb.deposit_avg_balance), SUM(mb.loan_avg_balance)
         FROM p JOIN clients_assignment a
           ON a.started_on <= p.last_day AND (a.ended_on IS NULL OR a.ended_on > p.last_day)
         JOIN clients_monthlybusiness mb ON mb.client_id = a.client_id AND mb.month = %s
-        WHERE a.rm_id IN ({_in_list(rm_ids)})
+        WHERE {where}
         GROUP BY a.rm_id"""
-    return _fetch(sql, params + [period.base_month] + list(rm_ids))
+    return _fetch(sql, params + [period.base_month] + where_params)
 
 
-def _contribution_sums(rm_ids, months, method: int):
-    cte, params = _months_cte(months)
-    if method == 1:
-        source = "clients_monthlybusiness mb"
-        alias = "mb"
-    else:
-        source = "clients_clientcontribution cc"
-        alias = "cc"
-    sql = f"""{cte}
-        SELECT a.rm_id, SUM({CONTRIBUTION_SQL[method]})
-        FROM p JOIN {source} ON {alias}.month = p.month
-        {_OWNER_JOIN.format(alias=alias)}
-        WHERE a.rm_id IN ({_in_list(rm_ids)})
-        GROUP BY a.rm_id"""
-    return _fetch(sql, params + list(rm_ids))
-
-
-def _satisfaction(rm_ids, period: Period):
+def _satisfaction(rms, period: Period):
     """Mean call-back score of the clients the RM was responsible for on the call-back's day."""
+    where, where_params = rms
     sql = f"""
         SELECT a.rm_id, SUM(i.score), COUNT(*)
         FROM clients_interaction i
         JOIN clients_assignment a ON a.client_id = i.client_id
          AND a.started_on <= i.occurred_on AND (a.ended_on IS NULL OR a.ended_on > i.occurred_on)
-        WHERE i.kind = 'callback' AND i.occurred_on BETWEEN %s AND %s AND a.rm_id IN ({_in_list(rm_ids)})
+        WHERE i.kind = 'callback' AND i.occurred_on BETWEEN %s AND %s AND {where}
         GROUP BY a.rm_id"""
-    return _fetch(sql, [period.start, period.end] + list(rm_ids))
+    return _fetch(sql, [period.start, period.end] + where_params)
 
 
-def _churn(rm_ids, period: Period):
+def _churn(rms, period: Period):
     """Clients in the book at the period's start, and how many of them were lost in the period."""
+    where, where_params = rms
     sql = f"""
         SELECT a.rm_id, COUNT(*),
                SUM(CASE WHEN c.lost_on BETWEEN %s AND %s THEN 1 ELSE 0 END)
         FROM clients_assignment a JOIN clients_client c ON c.id = a.client_id
-        WHERE a.started_on <= %s AND (a.ended_on IS NULL OR a.ended_on > %s)
-          AND a.rm_id IN ({_in_list(rm_ids)})
+        WHERE a.started_on <= %s AND (a.ended_on IS NULL OR a.ended_on > %s) AND {where}
         GROUP BY a.rm_id"""
-    return _fetch(sql, [period.start, period.end, period.start, period.start] + list(rm_ids))
+    return _fetch(sql, [period.start, period.end, period.start, period.start] + where_params)
 
 
-def rm_metrics(rm_ids: Sequence[int], period: Period, *, contribution_method: int) -> dict[int, dict[str, Decimal]]:
-    """Every metric of DOMAIN 3.1 for each RM of ``rm_ids`` over ``period``."""
-    if not rm_ids:
+def rm_metrics(rm_ids: Sequence[int] | None, period: Period, *, contribution_method: int,
+               branch_ids: Sequence[int] | None = None) -> dict[int, dict[str, Decimal]]:
+    """Every metric of DOMAIN 3.1 over ``period`` for each RM of ``rm_ids`` (or, when None, each
+    active RM of ``branch_ids``). Four aggregate queries, each one pass over the period's rows."""
+    if rm_ids is None and not branch_ids or rm_ids is not None and not rm_ids:
         return {}
-    rm_ids = list(rm_ids)
+    rms = _rm_filter(None if rm_ids is None else list(rm_ids), branch_ids)
     days = {m: month_end(m).day for m in period.months}
     deposit_days = defaultdict(lambda: ZERO)
     loan_days = defaultdict(lambda: ZERO)
     sums = defaultdict(lambda: defaultdict(lambda: ZERO))
     last = {}
-    for rm_id, month, deposit, loan, npl, insurance, fund, bond, wm_income in _monthly_sums(rm_ids, period.months):
+    seen = set(rm_ids or ())
+    for (rm_id, month, deposit, loan, npl, insurance, fund, bond, wm_income,
+         contribution) in _monthly_sums(rms, period.months, contribution_method):
+        seen.add(rm_id)
         month = month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month)[:10])
         deposit_days[rm_id] += _dec(deposit) * days[month]
         loan_days[rm_id] += _dec(loan) * days[month]
         for name, value in (("insurance_sales", insurance), ("fund_sales", fund), ("bond_sales", bond),
-                            ("wm_income", wm_income)):
+                            ("wm_income", wm_income), ("client_contribution", contribution)):
             sums[rm_id][name] += _dec(value)
         if month == period.last_month:
             last[rm_id] = (_dec(loan), _dec(npl))
-    base = {rm_id: (_dec(d), _dec(lo)) for rm_id, d, lo in _december_base(rm_ids, period)}
-    contribution = {rm_id: _dec(v) for rm_id, v in _contribution_sums(rm_ids, period.months, contribution_method)}
-    satisfaction = {rm_id: (_dec(total), count) for rm_id, total, count in _satisfaction(rm_ids, period)}
-    churn = {rm_id: (count, lost or 0) for rm_id, count, lost in _churn(rm_ids, period)}
+    base = {rm_id: (_dec(d), _dec(lo)) for rm_id, d, lo in _december_base(rms, period)}
+    satisfaction = {rm_id: (_dec(total), count) for rm_id, total, count in _satisfaction(rms, period)}
+    churn = {rm_id: (count, lost or 0) for rm_id, count, lost in _churn(rms, period)}
+    seen |= set(base) | set(satisfaction) | set(churn)
+    if rm_ids is None:
+        # RMs of the branches with no business at all still get their (zero) metrics.
+        from clients.models import Employee
+
+        seen |= set(Employee.objects.filter(branch_id__in=branch_ids, role="rm", status="active")
+                    .values_list("pk", flat=True))
 
     total_days = Decimal(period.days)
     result = {}
-    for rm_id in rm_ids:
+    for rm_id in sorted(seen):
         base_deposit, base_loan = base.get(rm_id, (ZERO, ZERO))
         deposit_increase = deposit_days[rm_id] / total_days - base_deposit
         loan_increase = loan_days[rm_id] / total_days - base_loan
@@ -184,7 +189,7 @@ def rm_metrics(rm_ids: Sequence[int], period: Period, *, contribution_method: in
             "fund_sales": sums[rm_id]["fund_sales"],
             "bond_sales": sums[rm_id]["bond_sales"],
             "wm_income": sums[rm_id]["wm_income"],
-            "client_contribution": contribution.get(rm_id, ZERO),
+            "client_contribution": sums[rm_id]["client_contribution"],
             # No call-back in the period: 0, like the other ratios with an empty base.
             "satisfaction": score_total / score_count / 5 if score_count else ZERO,
             "churn_rate": Decimal(lost) / Decimal(book_count) if book_count else ZERO,

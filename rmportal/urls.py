@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("clients/", include("clients.urls")),
     path("performance/", include("performance.urls")),
+    path("careers/", include("careers.urls")),
     path("imports/", include("rmportal.import_urls")),
     path("api/v1/", include("rmportal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
