@@ -15,8 +15,10 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from careers.selectors import level_coefficients_as_of
 from clients.models import Branch, Employee
 from performance.models import Appraisal, BonusStatement, Budget, PerformancePool, PoolEntry
+from performance.periods import Period
 from rmportal.errors import ApplicationError
 
 CENT = Decimal("0.01")
@@ -40,10 +42,6 @@ def split_by_largest_remainder(total: Decimal, shares: Sequence[Decimal]) -> lis
 
 def withholding(bonus: Decimal, rate: Decimal) -> Decimal:
     return (bonus * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def level_coefficient(employee: Employee) -> Decimal:
-    return employee.level.bonus_coefficient if employee.level_id else Decimal(1)
 
 
 def pool_of(branch: Branch) -> PerformancePool:
@@ -81,7 +79,9 @@ def bonus_compute(*, branch: Branch, period: str, by=None) -> list[BonusStatemen
     if budget is None or not appraisals or any(a.state not in Appraisal.FROZEN for a in appraisals):
         return []
     grade_coefficients = [a.scheme.grade_coefficient(a.grade) for a in appraisals]
-    levels = [level_coefficient(a.employee) for a in appraisals]
+    # The level held at the end of the period counts: a promotion takes effect from its date.
+    held = level_coefficients_as_of([a.employee_id for a in appraisals], Period.parse(period).end)
+    levels = [held[a.employee_id] for a in appraisals]
     bonuses = split_by_largest_remainder(budget.amount, [lv * g for lv, g in zip(levels, grade_coefficients)])
     existing = {s.appraisal_id: s for s in BonusStatement.objects.filter(branch=branch, period=period)}
     pool = _lock_pool(branch)
@@ -121,8 +121,6 @@ def pool_allocate(*, branch: Branch, employee: Employee, amount, reason: str, ju
                   period: str, by) -> PoolEntry:
     """The RM department head gives an RM of the unit money from the pool, for special
     circumstances or diligence without results, with a justification (DOMAIN 3.5)."""
-    from performance.periods import Period
-
     if not _may_allocate(by, branch):
         raise PermissionDenied
     amount = _amount(amount)

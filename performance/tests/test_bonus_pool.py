@@ -1,4 +1,5 @@
 """Bonus by grade coefficient and the performance pool (DOMAIN 3.5)."""
+import datetime as dt
 import threading
 from decimal import Decimal as D
 
@@ -213,3 +214,25 @@ def test_pool_balance_is_the_ledger_sum_and_never_negative(branch, rm, departmen
             assert balance == contributions - allocated + reversed_
             assert balance >= 0
         transaction.savepoint_rollback(sid)
+
+
+def test_a_promotion_counts_from_its_date(branch, approved_branch):
+    from careers.models import LevelChange
+
+    rm = approved_branch[0]
+    higher = LevelFactory(code="L9", rank=9, bonus_coefficient=D("2.0"))
+    LevelChange.objects.create(employee=rm, kind="promotion", effective_on=dt.date(2026, 4, 1),
+                               from_level=rm.level, to_level=higher)
+    statements = bonus_compute(branch=branch, period="2026-Q1")  # the promotion came after the quarter
+    assert statements[0].level_coefficient == D("1.0")
+
+
+def test_a_promotion_within_the_period_counts(branch, approved_branch):
+    from careers.models import LevelChange
+
+    rm = approved_branch[0]
+    higher = LevelFactory(code="L9", rank=9, bonus_coefficient=D("2.0"))
+    LevelChange.objects.create(employee=rm, kind="promotion", effective_on=dt.date(2026, 3, 1),
+                               from_level=rm.level, to_level=higher)
+    statements = bonus_compute(branch=branch, period="2026-Q1")
+    assert statements[0].level_coefficient == D("2.0")
