@@ -292,3 +292,114 @@ class ExitHandover(models.Model):
         verbose_name = _("exit handover")
         verbose_name_plural = _("exit handovers")
         constraints = [models.UniqueConstraint(fields=["exit", "client"], name="one_handover_per_exit_client")]
+
+
+class RiskSettings(models.Model):
+    """HR's weights and thresholds of the retention-risk score (DOMAIN 5). One row is in force."""
+
+    weight_assessment = models.DecimalField(_("weight: assessment pressure"), max_digits=5, decimal_places=2,
+                                            default=Decimal("25"))
+    weight_incentive = models.DecimalField(_("weight: incentive friction"), max_digits=5, decimal_places=2,
+                                           default=Decimal("20"))
+    weight_career = models.DecimalField(_("weight: career stagnation"), max_digits=5, decimal_places=2,
+                                        default=Decimal("25"))
+    weight_recognition = models.DecimalField(_("weight: recognition"), max_digits=5, decimal_places=2,
+                                             default=Decimal("15"))
+    weight_pressure = models.DecimalField(_("weight: work pressure"), max_digits=5, decimal_places=2,
+                                          default=Decimal("15"))
+    medium_from = models.DecimalField(_("medium band from"), max_digits=5, decimal_places=2, default=Decimal("40"))
+    high_from = models.DecimalField(_("high band from"), max_digits=5, decimal_places=2, default=Decimal("70"))
+    rise_alert = models.DecimalField(_("alert on a monthly rise of"), max_digits=5, decimal_places=2,
+                                     default=Decimal("15"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("retention-risk settings")
+        verbose_name_plural = _("retention-risk settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_assessment__gte=0, weight_incentive__gte=0, weight_career__gte=0,
+                            weight_recognition__gte=0, weight_pressure__gte=0),
+                name="risk_weights_not_negative"),
+            models.CheckConstraint(condition=Q(medium_from__lt=F("high_from")), name="risk_bands_ordered"),
+        ]
+
+
+class RiskBand(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+# Risk data is never shown to the RM it is about (DOMAIN 5): RMs have no own rows.
+RISK_SCOPE = Scope(branch="employee__branch", actions={"change": HR_AND_BRANCH})
+
+
+class RiskScore(models.Model):
+    """An active RM's retention-risk score of a month, 0–100, with each factor's figures."""
+
+    employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="risk_scores",
+                                 verbose_name=_("RM"))
+    month = models.DateField(_("month"))
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
+    band = models.CharField(_("band"), max_length=6, choices=RiskBand.choices)
+    factors = models.JSONField(_("factors"), default=dict)
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = RISK_SCOPE
+
+    class Meta:
+        ordering = ["-month", "-score"]
+        verbose_name = _("retention-risk score")
+        verbose_name_plural = _("retention-risk scores")
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "month"], name="one_risk_score_per_rm_month"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="risk_score_0_to_100"),
+        ]
+        indexes = [models.Index(fields=["month", "band"])]
+
+
+class RiskAlert(models.Model):
+    class Trigger(models.TextChoices):
+        ENTERED_HIGH = "entered_high", _("Entered the high band")
+        ROSE = "rose", _("Rose sharply in a month")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        SNOOZED = "snoozed", _("Snoozed")
+        RESOLVED = "resolved", _("Resolved")
+
+    employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="risk_alerts",
+                                 verbose_name=_("RM"))
+    score = models.ForeignKey(RiskScore, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("score"))
+    trigger = models.CharField(_("trigger"), max_length=15, choices=Trigger.choices)
+    previous_score = models.DecimalField(_("previous score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    suggested_action = models.CharField(_("suggested action"), max_length=30, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    action_note = models.TextField(_("action taken"), blank=True)
+    handled_by = models.ForeignKey("clients.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("handled by"))
+    history = HistoricalRecords()
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = RISK_SCOPE
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("retention-risk alert")
+        verbose_name_plural = _("retention-risk alerts")
+        constraints = [
+            models.UniqueConstraint(fields=["employee"], condition=~Q(status="resolved"),
+                                    name="one_open_risk_alert_per_rm"),
+            models.CheckConstraint(condition=~Q(status="snoozed") | Q(snoozed_until__isnull=False),
+                                   name="snoozed_alert_has_date"),
+            models.CheckConstraint(condition=~Q(status="resolved") | ~Q(action_note=""),
+                                   name="resolved_alert_has_action_note"),
+        ]

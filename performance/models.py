@@ -365,3 +365,42 @@ class PoolEntry(models.Model):
                 condition=~Q(kind="reversal") | Q(reverses__isnull=False), name="pool_reversal_names_allocation"),
         ]
         indexes = [models.Index(fields=["pool", "period"]), models.Index(fields=["employee", "kind"])]
+
+
+class ScheduledRun(models.Model):
+    """One run of a scheduled job (monthly appraisals, retention scoring, reminders), for the
+    operations page: when it started and finished, which branches are done, which failed."""
+
+    class Kind(models.TextChoices):
+        APPRAISALS = "appraisals", _("Appraisals")
+        RETENTION = "retention", _("Retention-risk scoring")
+        REMINDERS = "reminders", _("Reminders")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partly failed")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("job"), max_length=12, choices=Kind.choices)
+    key = models.CharField(_("period or month"), max_length=20)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    branches_total = models.PositiveIntegerField(_("branches"), default=0)
+    branches_done = models.JSONField(_("branches done"), default=list, blank=True)
+    failures = models.JSONField(_("failures"), default=dict, blank=True)
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("triggered by"))
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch=None, actions={"trigger": HR_ONLY})  # bank-wide: HR only
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        indexes = [models.Index(fields=["kind", "key"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.key} {self.status}"

@@ -40,9 +40,12 @@ class Scope:
     own: Callable[[object], Q] | None = None
     actions: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def region_lookup(self) -> str:
+    def region_lookup(self) -> str | None:
+        """The lookup to the Region; None for bank-wide data that has neither (HR only)."""
         if self.region:
             return self.region
+        if self.branch is None:
+            return None
         if self.branch == "pk":
             return "region"
         return f"{self.branch}__region"
@@ -94,11 +97,12 @@ def scope_filter(user, action: str, model) -> Q | None:
     employee = employee_of(user)
     if employee is None:  # a superuser without an employee record is HR, handled above
         return None
+    region = scope.region_lookup()
     if role == REVIEWER:
-        return Q(**{scope.region_lookup(): employee.branch.region_id})
+        return Q(**{region: employee.branch.region_id}) if region else None
     if role in BRANCH_ROLES:
         if scope.branch is None:
-            return Q(**{scope.region_lookup(): employee.branch.region_id})
+            return Q(**{region: employee.branch.region_id}) if region else None
         return Q(**{scope.branch: employee.branch_id})
     if role == RM and scope.own is not None:
         return scope.own(employee)
