@@ -4,8 +4,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from careers.models import Exit, JobSequence
-from clients.models import Branch, Employee
+from careers.models import Exit, JobSequence, RiskAlert, RiskBand, RiskScore
+from clients.models import Branch, Employee, Region, Role
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -53,3 +53,59 @@ class ExitFilterSet(django_filters.FilterSet):
     class Meta:
         model = Exit
         fields = ["branch", "reason", "voluntary", "status", "exit_from", "exit_to"]
+
+
+def _regions(request):
+    if request is None:
+        return Region.objects.none()
+    return Region.objects.restrict(request.user).distinct()
+
+
+class EmployeeFilterSet(CareerFilterSet):
+    """Employees of every role (the API's employee list): the career filters, role and region."""
+
+    role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, empty_label=_("All"))
+    region = django_filters.ModelChoiceFilter(label=_("Region"), field_name="branch__region", queryset=_regions,
+                                              to_field_name="code", empty_label=_("All"))
+
+    class Meta(CareerFilterSet.Meta):
+        fields = [*CareerFilterSet.Meta.fields, "role", "region"]
+
+
+class CareerRecordFilterSet(django_filters.FilterSet):
+    """Entries of career records (level history, certificates, trainings, commendations, goals,
+    interviews): by employee and branch. Subclasses name the model."""
+
+    employee = django_filters.CharFilter(label=_("Employee number"), field_name="employee__employee_no")
+    branch = django_filters.ModelChoiceFilter(label=_("Branch"), field_name="employee__branch", queryset=_branches,
+                                              to_field_name="code", empty_label=_("All"))
+
+    class Meta:
+        fields = ["employee", "branch"]
+
+
+def career_record_filterset(model) -> type[CareerRecordFilterSet]:
+    meta = type("Meta", (CareerRecordFilterSet.Meta,), {"model": model})
+    return type(f"{model.__name__}FilterSet", (CareerRecordFilterSet,), {"Meta": meta})
+
+
+class RiskScoreFilterSet(CareerRecordFilterSet):
+    month = django_filters.DateFilter(label=_("Month"), method="filter_month", help_text=_("YYYY-MM-DD or YYYY-MM"),
+                                      input_formats=["%Y-%m", "%Y-%m-%d"])
+    band = django_filters.ChoiceFilter(label=_("Band"), choices=RiskBand.choices, empty_label=_("All"))
+
+    class Meta:
+        model = RiskScore
+        fields = ["employee", "branch", "month", "band"]
+
+    def filter_month(self, queryset, name, value):
+        return queryset.filter(month=value.replace(day=1))
+
+
+class RiskAlertFilterSet(CareerRecordFilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=RiskAlert.Status.choices, empty_label=_("All"))
+    trigger = django_filters.ChoiceFilter(label=_("Trigger"), choices=RiskAlert.Trigger.choices, empty_label=_("All"))
+
+    class Meta:
+        model = RiskAlert
+        fields = ["employee", "branch", "status", "trigger"]

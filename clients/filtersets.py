@@ -3,7 +3,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Branch, Client
+from clients.models import Branch, Client, Region
 
 
 def _branches(request):
@@ -40,3 +40,18 @@ class ClientFilterSet(django_filters.FilterSet):
             return queryset
         # One filter() call, so that both conditions hold for the same (open) assignment.
         return queryset.filter(assignments__rm__employee_no=value, assignments__ended_on__isnull=True)
+
+
+def _regions(request):
+    if request is None:
+        return Region.objects.none()
+    return Region.objects.restrict(request.user).distinct()
+
+
+class BranchFilterSet(django_filters.FilterSet):
+    region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=_regions, to_field_name="code",
+                                              empty_label=_("All"))
+
+    class Meta:
+        model = Branch
+        fields = ["region"]

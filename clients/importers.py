@@ -20,7 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -71,9 +71,9 @@ WRITE_BATCH = 2000
 
 
 UNKNOWN = {
-    "branch": _lazy("unknown branch “%(code)s”"),
-    "employee": _lazy("unknown employee “%(code)s”"),
-    "client": _lazy("unknown client “%(code)s”"),
+    "branch": gettext_lazy("unknown branch “%(code)s”"),
+    "employee": gettext_lazy("unknown employee “%(code)s”"),
+    "client": gettext_lazy("unknown client “%(code)s”"),
 }
 
 
@@ -93,7 +93,7 @@ class BranchImporter(Importer):
     """Upserts regions and branches by code."""
 
     kind = "branches"
-    label = _lazy("Regions and branches")
+    label = gettext_lazy("Regions and branches")
     columns = (
         CodeColumn("branch_code", max_length=20),
         TextColumn("name", max_length=100),
@@ -155,7 +155,7 @@ class LevelImporter(Importer):
     """Upserts job sequences (by code) and their levels (by sequence and level code)."""
 
     kind = "levels"
-    label = _lazy("Job sequences and levels")
+    label = gettext_lazy("Job sequences and levels")
     columns = (
         CodeColumn("sequence", max_length=30),
         TextColumn("sequence_name", max_length=100),
@@ -248,7 +248,7 @@ class EmployeeImporter(Importer):
     with an unusable password until one is set (DOMAIN 6)."""
 
     kind = "employees"
-    label = _lazy("Employees")
+    label = gettext_lazy("Employees")
     columns = (
         CodeColumn("employee_no", max_length=30),
         TextColumn("name", max_length=100),
@@ -351,7 +351,7 @@ class ClientImporter(Importer):
     taking a client must be an active employee of the client's branch."""
 
     kind = "clients"
-    label = _lazy("Clients and their RMs")
+    label = gettext_lazy("Clients and their RMs")
     columns = (
         TextColumn("client_no", max_length=40),
         TextColumn("name", max_length=200),
@@ -361,11 +361,11 @@ class ClientImporter(Importer):
         CodeColumn("rm_employee_no", max_length=30),
         DateColumn("opened_on"),
         DateColumn("assigned_on", required=False, blank=True,
-                   help_text=_lazy("date, YYYY-MM-DD; when the client moves to rm_employee_no (default today)")),
+                   help_text=gettext_lazy("date, YYYY-MM-DD; when the client moves to rm_employee_no (default today)")),
         ChoiceColumn("status", choices=Client.Status.values, required=False, blank=True,
                      default=Client.Status.ACTIVE),
         DateColumn("lost_on", required=False, blank=True,
-                   help_text=_lazy("date, YYYY-MM-DD; required when status is lost")),
+                   help_text=gettext_lazy("date, YYYY-MM-DD; required when status is lost")),
     )
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
@@ -589,7 +589,7 @@ def _monthly_column(name: str):
         return MonthColumn(name)
     if name == "loan_term":
         return ChoiceColumn(name, choices=LoanTerm.values, required=False, blank=True, default="",
-                            help_text=_lazy("one of le6m, 6m_1y, 1y_3y, 3y_5y, gt5y; "
+                            help_text=gettext_lazy("one of le6m, 6m_1y, 1y_3y, 3y_5y, gt5y; "
                                             "blank only when loan_avg_balance is 0"))
     if name in MONTHLY_COUNTS:
         return IntegerColumn(name, minimum=0, maximum=PG_INTEGER_MAX, required=False, blank=True)
@@ -633,7 +633,7 @@ class MonthlyImporter(Importer):
     keeps the file's (client, month) keys in memory to find duplicates."""
 
     kind = "monthly"
-    label = _lazy("Monthly business data")
+    label = gettext_lazy("Monthly business data")
     columns = tuple(_monthly_column(name) for name in MONTHLY_ORDER)
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
@@ -883,13 +883,13 @@ class ParameterImporter(Importer):
     bank-wide value changed, else for the branches whose values changed."""
 
     kind = "parameters"
-    label = _lazy("Contribution parameters")
+    label = gettext_lazy("Contribution parameters")
     columns = (
-        TextColumn("branch_code", max_length=20, help_text=_lazy("branch code, or * for the whole bank")),
+        TextColumn("branch_code", max_length=20, help_text=gettext_lazy("branch code, or * for the whole bank")),
         MonthColumn("month"),
         ChoiceColumn("key", choices=ParameterKey.values),
         DecimalColumn("value", max_digits=20, decimal_places=8, minimum=Decimal(0),
-                      help_text=_lazy("number, not negative; rates as decimals (0.029)")),
+                      help_text=gettext_lazy("number, not negative; rates as decimals (0.029)")),
     )
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
@@ -956,7 +956,7 @@ class CallbackImporter(Importer):
     the same (client, date) pairs, so a file imported twice is stored once."""
 
     kind = "callbacks"
-    label = _lazy("Call-backs")
+    label = gettext_lazy("Call-backs")
     columns = (
         TextColumn("client_no", max_length=40),
         DateColumn("date"),

@@ -13,6 +13,8 @@ class PerformanceConfig(AppConfig):
 
 
 def _recompute_open_appraisals(sender, months, **kwargs):
-    from performance.appraisals import appraisals_refresh_for_months
+    """Late business data recomputes the open appraisals in a worker, not in the request or the
+    import that brought it (DOMAIN 3.3)."""
+    from performance.tasks import late_data_recompute_queue
 
-    appraisals_refresh_for_months(months=months)
+    late_data_recompute_queue(months)

@@ -3,7 +3,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Branch, Region
-from performance.models import Appraisal
+from performance.models import Appraisal, BonusStatement, PoolEntry, ScheduledRun, Scheme
 from performance.scoring import Grade
 
 
@@ -33,3 +33,49 @@ class AppraisalFilterSet(django_filters.FilterSet):
     class Meta:
         model = Appraisal
         fields = ["period", "branch", "region", "employee", "grade", "state"]
+
+
+class SchemeFilterSet(django_filters.FilterSet):
+    branch = django_filters.ModelChoiceFilter(label=_("Branch"), queryset=_branches, to_field_name="code",
+                                              empty_label=_("All"))
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Scheme
+        fields = ["branch", "is_active"]
+
+
+class BonusStatementFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(label=_("Period"), help_text=_("YYYY-MM, YYYY-Qn or YYYY"))
+    branch = django_filters.ModelChoiceFilter(label=_("Branch"), queryset=_branches, to_field_name="code",
+                                              empty_label=_("All"))
+    region = django_filters.ModelChoiceFilter(label=_("Region"), field_name="branch__region", queryset=_regions,
+                                              to_field_name="code", empty_label=_("All"))
+    employee = django_filters.CharFilter(label=_("RM employee number"), field_name="employee__employee_no")
+
+    class Meta:
+        model = BonusStatement
+        fields = ["period", "branch", "region", "employee"]
+
+
+class PoolEntryFilterSet(django_filters.FilterSet):
+    period = django_filters.CharFilter(label=_("Period"), help_text=_("YYYY-MM, YYYY-Qn or YYYY"))
+    branch = django_filters.ModelChoiceFilter(label=_("Unit"), field_name="pool__branch", queryset=_branches,
+                                              to_field_name="code", empty_label=_("All"))
+    employee = django_filters.CharFilter(label=_("RM employee number"), field_name="employee__employee_no")
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PoolEntry.Kind.choices, empty_label=_("All"))
+
+    class Meta:
+        model = PoolEntry
+        fields = ["period", "branch", "employee", "kind"]
+
+
+class ScheduledRunFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Job"), choices=ScheduledRun.Kind.choices, empty_label=_("All"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ScheduledRun.Status.choices,
+                                         empty_label=_("All"))
+    key = django_filters.CharFilter(label=_("Period or month"))
+
+    class Meta:
+        model = ScheduledRun
+        fields = ["kind", "status", "key"]

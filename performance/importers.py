@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from clients.models import Branch, Employee
@@ -24,7 +24,7 @@ from rmportal.importing import (
     register_importer,
 )
 
-PERIOD_KIND_NAMES = {"month": _lazy("monthly"), "quarter": _lazy("quarterly"), "year": _lazy("annual")}
+PERIOD_KIND_NAMES = {"month": gettext_lazy("monthly"), "quarter": gettext_lazy("quarterly"), "year": gettext_lazy("annual")}
 
 
 def _period(value: str) -> Period | None:
@@ -40,7 +40,7 @@ class TargetImporter(Importer):
     overrides the scheme's default. Targets of approved appraisals can no longer change."""
 
     kind = "targets"
-    label = _lazy("Targets")
+    label = gettext_lazy("Targets")
     columns = (
         CodeColumn("employee_no", max_length=30),
         TextColumn("period", max_length=7),
@@ -135,7 +135,7 @@ class BudgetImporter(Importer):
     already paid recomputes its bonus statements."""
 
     kind = "budgets"
-    label = _lazy("Bonus budgets")
+    label = gettext_lazy("Bonus budgets")
     columns = (
         CodeColumn("branch_code", max_length=20),
         TextColumn("period", max_length=7),

@@ -15,6 +15,8 @@ urlpatterns = [
     path("clients/", include("clients.urls")),
     path("performance/", include("performance.urls")),
     path("careers/", include("careers.urls")),
+    path("risk/", include("careers.urls_risk")),
+    path("operations/", include("performance.urls_operations")),
     path("imports/", include("rmportal.import_urls")),
     path("api/v1/", include("rmportal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

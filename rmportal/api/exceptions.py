@@ -1,13 +1,24 @@
-"""One JSON shape for every API error: {"detail": ..., "errors": {...}}."""
+"""One JSON shape for every API error: {"detail": ..., "errors": {...}}.
+
+``detail`` is a sentence for people; ``errors`` holds the particulars a program acts on: the
+fields of invalid input, the extra data of a broken business rule, and for a rejected import
+``{"rows": [{"row", "column", "reason"}, …], "truncated": bool}``.
+"""
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from rmportal.errors import ApplicationError
+from rmportal.importing import ImportRejected
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, ImportRejected):
+        return Response({"detail": str(exc.message),
+                         "errors": {"rows": exc.extra["errors"], "truncated": exc.extra["truncated"]}},
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
         return Response({"detail": str(exc.message), "errors": exc.extra},
                         status=status.HTTP_400_BAD_REQUEST)
@@ -18,7 +29,8 @@ def exception_handler(exc, context):
         return None
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": "Invalid input.", "errors": data if isinstance(data, dict) else {"non_field_errors": data}}
+        response.data = {"detail": _("Invalid input."),
+                         "errors": data if isinstance(data, dict) else {"non_field_errors": data}}
     elif isinstance(data, dict) and "detail" in data:
         response.data = {"detail": data["detail"], "errors": {}}
     return response

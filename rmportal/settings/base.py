@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -119,21 +120,43 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "rmportal.api.permissions.ReadOnlyServiceAccount",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rmportal.api.parsers.DecimalJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["rmportal.api.filters.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rmportal.api.pagination.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "rmportal.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "rmportal.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "PAGE_SIZE": 50,
+    # Per token (per user): API_THROTTLE_RATE is "requests/period", period s, m, h or d.
+    "DEFAULT_THROTTLE_CLASSES": ["rmportal.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_THROTTLE_RATE", "3000/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RM Portal API",
+    "DESCRIPTION": _(
+        "Appraisal data out, business data in. Authenticate with `Authorization: Token <key>` "
+        "(`python manage.py drf_create_token EMPLOYEE_NO`); a token sees what its user sees on the pages, "
+        "and another branch's object answers 404. Accounts in the group api-readonly may only read. "
+        "Amounts are decimal strings, dates ISO 8601, months YYYY-MM; every error is "
+        "`{\"detail\": ..., \"errors\": {...}}`."
+    ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: the docs page must not reach outside the bank.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise the filesystem broker under var/ so that
@@ -147,14 +170,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Several portals (or a test run) may share one Redis: each consumes its own queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "rmportal")
+CELERY_RESULT_EXPIRES = 7 * 24 * 60 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # A task is acknowledged when it has finished, so a worker lost mid-run hands it to another;
+    # every task is idempotent, so running one twice is harmless.
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    # Redis redelivers an unacknowledged task after the visibility timeout: longer than the
+    # longest task and the longest retry countdown.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 else:
     _broker_dir = VAR_DIR / "celery"
-    for _sub in ("in", "processed", "results"):
+    for _sub in ("in", "processed", "results", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -162,10 +194,27 @@ else:
         "data_folder_out": str(_broker_dir / "in"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
     }
     CELERY_RESULT_BACKEND = f"file://{_broker_dir / 'results'}"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Times are the bank's (CELERY_TIMEZONE). A run that no worker took before it expires is dropped
+# rather than run late; HR can start it from the operations page.
+CELERY_BEAT_SCHEDULE = {
+    # On the 1st: last month's appraisals (and the quarter's or the year's when one has just
+    # ended), then last month's retention-risk scores.
+    "monthly-appraisals-and-retention": {
+        "task": "performance.tasks.monthly_run",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+        "options": {"expires": 12 * 60 * 60},
+    },
+    # Every morning: overdue career interviews and expiring certificates to branch managers and HR.
+    "daily-reminders": {
+        "task": "careers.tasks.reminders_daily",
+        "schedule": crontab(minute=0, hour=7),
+        "options": {"expires": 6 * 60 * 60},
+    },
+}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

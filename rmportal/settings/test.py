@@ -12,6 +12,7 @@ if os.environ.get("CI") and DATABASES["default"]["ENGINE"] != "django.db.backend
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = False
+# Tasks run in the test process (eagerly); tests/test_celery_e2e.py runs a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = True
 LANGUAGE_CODE = "en"
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}  # noqa: F405
