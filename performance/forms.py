@@ -95,3 +95,15 @@ class PoolAllocationForm(forms.Form):
 class PoolReversalForm(forms.Form):
     entry = forms.IntegerField(widget=forms.HiddenInput)
     justification = forms.CharField(label=_("Why is it reversed"), required=False, widget=TEXT)
+
+
+class SchemeCopyForm(forms.Form):
+    template = forms.ModelChoiceField(label=_("Head-office template"), queryset=None, to_field_name="code")
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, to_field_name="code")
+    code = forms.CharField(label=_("Code of the branch's scheme"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+
+    def __init__(self, *args, templates, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+        self.fields["branch"].queryset = branches

@@ -10,6 +10,7 @@ urlpatterns = [
     path("queue/", views.QueueView.as_view(), name="queue"),
     path("queue/approve-period/", views.PeriodApproveView.as_view(), name="period-approve"),
     path("calibration/", views.CalibrationView.as_view(), name="calibration"),
+    path("schemes/copy/", views.SchemeCopyView.as_view(), name="scheme-copy"),
     path("mine/", views.MyAppraisalsView.as_view(), name="mine"),
     path("bonus/", views.BonusStatementsView.as_view(), name="bonus"),
     path("pools/", views.PoolListView.as_view(), name="pool-list"),

@@ -30,9 +30,10 @@ from performance import selectors
 from performance.appraisals import appraisal_run
 from performance.bonus import pool_allocate, pool_reverse
 from performance.filtersets import AppraisalFilterSet
-from performance.forms import (AppealForm, AppraisalRunForm, CommentForm, DecisionForm, ManualScoreForm,
+from performance.forms import (AppealForm, AppraisalRunForm, CommentForm, DecisionForm, ManualScoreForm, SchemeCopyForm,
                                PeriodApproveForm, PoolAllocationForm, PoolReversalForm, ReasonForm)
-from performance.models import Appraisal, AppraisalLine, BonusStatement, PerformancePool, PoolEntry
+from performance.models import Appraisal, AppraisalLine, BonusStatement, PerformancePool, PoolEntry, Scheme
+from performance.schemes import scheme_copy
 from performance.periods import Period
 from performance.scoring import Grade
 from performance.workflow import (appeal_deadline, appraisal_acknowledge, appraisal_appeal, appraisal_approve,
@@ -687,3 +688,28 @@ class PoolDetailView(RoleRequiredMixin, TemplateView):
                                  % {"amount": entry.amount, "name": entry.employee.name})
                 return redirect("performance:pool-detail", code=self.branch.code)
         return self.render_to_response(self.get_context_data(reversal_form=form))
+
+
+class SchemeCopyView(RoleRequiredMixin, FormView):
+    """HR copies a head-office template to a branch, to be adjusted there (DOMAIN 3.1)."""
+
+    allowed_roles = RUN_ROLES
+    template_name = "performance/scheme_copy.html"
+    form_class = SchemeCopyForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(),
+                "templates": Scheme.objects.restrict(self.request.user).filter(branch__isnull=True),
+                "branches": Branch.objects.restrict(self.request.user)}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            scheme = scheme_copy(template=data["template"], branch=data["branch"], code=data["code"],
+                                 name=data["name"], by=self.request.user)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Scheme %(code)s is now the active scheme of %(branch)s.")
+                         % {"code": scheme.code, "branch": scheme.branch})
+        return redirect(reverse("admin:performance_scheme_change", args=[scheme.pk]))

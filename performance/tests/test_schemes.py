@@ -99,3 +99,20 @@ def test_import_scheme_command_fails_with_the_reason(branch, scheme_data, tmp_pa
     path.write_text(json.dumps(scheme_data), encoding="utf-8")
     with pytest.raises(CommandError, match="101"):
         call_command("import_scheme", str(path))
+
+
+def test_hr_copies_a_template_on_the_page(client, hr, branch, scheme_data):
+    scheme_data.pop("branch_code")
+    scheme_data["code"] = "HO-2026"
+    scheme_import(data=scheme_data)
+    client.force_login(hr.user)
+    response = client.post("/performance/schemes/copy/", {"template": "HO-2026", "branch": "B01", "code": "B01-X"})
+    assert response.status_code == 302
+    assert Scheme.objects.get(code="B01-X").branch == branch
+
+
+@pytest.mark.parametrize("role", ["rm", "department_head", "branch_manager", "reviewer"])
+def test_only_hr_copies_templates(client, branch, role):
+    from tests.factories import EmployeeFactory
+    client.force_login(EmployeeFactory(branch=branch, role=role).user)
+    assert client.get("/performance/schemes/copy/").status_code == 403
