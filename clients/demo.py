@@ -1,12 +1,16 @@
-"""A deterministic, believable demo bank for ``python manage.py seed_demo`` (DOMAIN 1, 2, 4).
+"""A deterministic, believable demo bank for ``python manage.py seed_demo`` (DOMAIN 1–5).
 
 Two regions with three branches each, their staff on three job sequences of five levels, clients
 with their RM assignment history, monthly business with trends and seasonality, contribution
-parameters, visits, calls, call-backs and complaints.
+parameters, visits, calls, call-backs and complaints. The staffing plan of careers/demo.py decides
+first who leaves when and who is hired, so that every leaver's book is handed over before the
+exit; after the business data come the career records (careers/demo.py) and the appraisal history
+with its bonus and pool (performance/demo.py).
 
 Determinism: every concern draws from its own ``random.Random`` stream derived from the seed, in
 client order, so the same seed, size and month window give the same bank. Nothing depends on the
-clock except the default month window.
+clock except the default month window and the dates of the most recent workflow steps, which
+fall in the last days before the run (so that the last published appraisals can still be appealed).
 
 Scale: clients are generated in chunks; for each chunk the clients are inserted, then their
 assignments, monthly rows and interactions are streamed into the database (COPY on PostgreSQL,
@@ -29,7 +33,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from careers.models import JobSequence, Level
+from careers import demo as careers_demo
+from careers.models import Exit, JobSequence, Level
 from clients.contribution import contribution_recompute
 from clients.models import (
     Assignment,
@@ -46,6 +51,8 @@ from clients.models import (
     Role,
     User,
 )
+from performance import demo as performance_demo
+from performance.models import Appraisal
 from rmportal.errors import ApplicationError
 
 DEFAULT_CLIENTS = 6000
@@ -74,6 +81,11 @@ class DemoBank:
     months: list[dt.date]
     logins: list[DemoLogin]
     counts: dict[str, int]
+
+    @property
+    def present(self) -> dt.date:
+        """The window's last day: the demo's "today" for certificates, interviews and goals."""
+        return _month_end(self.months[-1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,20 +119,24 @@ def demo_seed(*, clients: int = DEFAULT_CLIENTS, months: int = DEFAULT_MONTHS, s
                                  "into an empty database."))
     cal = _Calendar(demo_month_window(months=months, end_month=end_month))
     streams = {name: random.Random(f"{seed}:{name}")
-               for name in ("organisation", "clients", "assignments", "monthly", "interactions")}
+               for name in ("organisation", "clients", "assignments", "monthly", "interactions", "careers",
+                            "performance")}
     use_copy = _copy_supported()
     with transaction.atomic():
         if use_copy:
             # Check foreign keys as each COPY ends rather than queue millions of checks until commit.
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        org = _seed_organisation(streams["organisation"], clients=clients, cal=cal, password=password)
+        org = _seed_organisation(streams["organisation"], streams["careers"], clients=clients, cal=cal,
+                                 password=password)
         counts, activity = _seed_clients(streams, org, clients=clients, cal=cal, use_copy=use_copy)
         counts["parameters"] = _seed_parameters(org, cal=cal, activity=activity)
         if use_copy:
             _analyze((Client, Assignment, MonthlyBusiness, Interaction, Complaint))
         contribution_recompute(months=cal.months)
+        counts.update(_seed_history(streams, org, cal=cal))
     counts["employees"] = org.employee_count
+    counts["hires"] = len(org.plan.hires)
     return DemoBank(months=cal.months, logins=org.logins, counts=counts)
 
 
@@ -233,6 +249,12 @@ class _Rm:
     hired_on: dt.date
     weight: float  # relative book size
     quality: float  # shifts the call-back scores of the RM's clients
+    handover_on: dt.date | None = None  # a leaver's book goes to colleagues on this day
+    pressure: list[float] = field(default_factory=list)  # work pressure per month: complaints, call-backs
+    allocation_on: dt.date | None = None  # a new RM receives clients from colleagues on this day
+
+    def serves_on(self, day: dt.date) -> bool:
+        return self.hired_on <= day and (self.handover_on is None or day < self.handover_on)
 
 
 @dataclass
@@ -243,11 +265,16 @@ class _Organisation:
     rms: dict[int, _Rm]
     logins: list[DemoLogin]
     employee_count: int
-    pools: dict[tuple[int, str], tuple[list[_Rm], list[float]]] = field(default_factory=dict)
+    plan: careers_demo.StaffPlan
+    # (branch, pool) → its RMs with their pool factor; new RMs with the share of clients they receive.
+    pools: dict[tuple[int, str], list[tuple[_Rm, float]]] = field(default_factory=dict)
+    hire_shares: dict[tuple[int, str], list[tuple[_Rm, float]]] = field(default_factory=dict)
     heavy_to_light: dict[int, _Rm] = field(default_factory=dict)
+    cumulative: dict[tuple, list[float]] = field(default_factory=dict)
 
 
-def _seed_organisation(rng: random.Random, *, clients: int, cal: _Calendar, password: str) -> _Organisation:
+def _seed_organisation(rng: random.Random, careers_rng: random.Random, *, clients: int, cal: _Calendar,
+                       password: str) -> _Organisation:
     levels = _seed_career_ladders()
     branches, cities, weights = [], [], []
     for region_code, region_name, branch_rows in REGIONS:
@@ -272,19 +299,71 @@ def _seed_organisation(rng: random.Random, *, clients: int, cal: _Calendar, pass
          for s, user in zip(staff, users)],
         batch_size=BATCH_SIZE)
 
-    rms = {}
+    rms, people = {}, []
     for s, employee in zip(staff, employees):
         if s["role"] == Role.RM:
             rms[employee.pk] = _Rm(pk=employee.pk, branch=s["branch"], sequence=s["sequence"],
                                    hired_on=s["hired_on"], weight=BOOK_FACTOR[s["level"]] * rng.lognormvariate(0, 0.4),
                                    quality=rng.gauss(0, 0.3))
-    # The demo RM log-in (the first RM of the first branch) has a book worth showing.
-    demo_rm = next(rm for rm in rms.values() if rm.branch == 0)
+            people.append(careers_demo.Person(pk=employee.pk, branch=s["branch"],
+                                              sequence=s["sequence"], rank=LEVEL_RANKS[s["level"]],
+                                              hired_on=s["hired_on"], name=s["name"]))
+    # The demo RM log-in (the first RM of the first branch) stays, and has a book worth showing.
+    people[0].demo = True
+    ranks_before = {p.pk: p.rank for p in people}
+    plan = careers_demo.staff_plan(careers_rng, people, cal.months, new_person=_new_person)
+    hires = _seed_hires(careers_rng, plan, branches, levels, password_hash, first_number=len(staff) + 1)
+    rms.update((rm.pk, rm) for rm in hires)
+    # RMs promoted during the window hold their new level now.
+    Employee.objects.bulk_update([Employee(pk=p.pk, level=levels[(p.sequence, LEVEL_CODES[p.rank])])
+                                  for p in people if p.rank != ranks_before[p.pk]], ["level"])
+    for person in plan.people:
+        rm = rms[person.pk]
+        # Work pressure shows in the size of the book the RM was given.
+        rm.weight *= 0.5 + 1.4 * person.initial[careers_demo.PRESSURE]
+        rm.pressure = [person.state(t)[careers_demo.PRESSURE] for t in range(len(cal))]
+        if person.exit is not None:
+            rm.handover_on = person.exit.handover_on
+    demo_rm = rms[people[0].pk]
     demo_rm.weight = max(demo_rm.weight, 1.6)
     org = _Organisation(branches=branches, cities=cities, branch_weights=weights, rms=rms,
-                        logins=_demo_logins(staff, branches, password), employee_count=len(staff))
+                        logins=_demo_logins(staff, branches, password), employee_count=len(staff) + len(hires),
+                        plan=plan)
     _build_rm_pools(org)
     return org
+
+
+LEVEL_RANKS = {row[0]: row[1] for row in LEVELS}
+LEVEL_CODES = {row[1]: row[0] for row in LEVELS}
+
+
+def _new_person(rng: random.Random, leaver: careers_demo.Person, hired_on: dt.date,
+                rank: int) -> careers_demo.Person:
+    """The RM hired to replace ``leaver``: same branch and sequence."""
+    return careers_demo.Person(branch=leaver.branch, sequence=leaver.sequence, rank=rank,
+                               hired_on=hired_on, name=_person_name(rng))
+
+
+def _seed_hires(rng: random.Random, plan: careers_demo.StaffPlan, branches: list[Branch],
+                levels: dict[tuple[str, str], Level], password_hash: str, *, first_number: int) -> list[_Rm]:
+    """The RMs hired during the window, with their log-ins; employee numbers follow the staff's.
+    A new RM receives clients from colleagues two or three weeks after joining."""
+    hires = plan.hires
+    numbers = [f"E{first_number + i:04d}" for i in range(len(hires))]
+    users = User.objects.bulk_create(
+        [User(username=no, password=password_hash, email=f"{no.lower()}@bank.local") for no in numbers])
+    employees = Employee.objects.bulk_create(
+        [Employee(employee_no=no, name=p.name, user=user, branch=branches[p.branch], role=Role.RM,
+                  level=levels[(p.sequence, LEVEL_CODES[p.rank])], hired_on=p.hired_on, email=user.email)
+         for no, p, user in zip(numbers, hires, users)])
+    rms = []
+    for person, employee in zip(hires, employees):
+        person.pk = employee.pk
+        rms.append(_Rm(pk=employee.pk, branch=person.branch, sequence=person.sequence, hired_on=person.hired_on,
+                       weight=BOOK_FACTOR[LEVEL_CODES[person.moves[0][3]]] * rng.lognormvariate(0, 0.3),
+                       quality=rng.gauss(0, 0.3),
+                       allocation_on=person.hired_on + dt.timedelta(days=rng.randint(10, 20))))
+    return rms
 
 
 def _seed_career_ladders() -> dict[tuple[str, str], Level]:
@@ -345,29 +424,52 @@ def _demo_logins(staff: list[dict], branches: list[Branch], password: str) -> li
             for s in firsts]
 
 
+POOL_FACTORS = {
+    "corporate": {CORPORATE: 1.0},
+    "mass": {PERSONAL: 1.0, WEALTH: 0.15},
+    "wealth": {WEALTH: 1.0, PERSONAL: 0.35},
+}
+HIRE_BOOK_SHARE = 0.5  # a new RM takes over about half an average book of their pool
+
+
 def _build_rm_pools(org: _Organisation) -> None:
     """Which RMs take which clients: corporate RMs the companies, personal RMs mostly the mass
     individuals, wealth advisors mostly the affluent and private ones. Within a pool a client
-    goes to an RM with the odds of the RM's book weight, so some books are much heavier."""
-    pool_factors = {
-        "corporate": {CORPORATE: 1.0},
-        "mass": {PERSONAL: 1.0, WEALTH: 0.15},
-        "wealth": {WEALTH: 1.0, PERSONAL: 0.35},
-    }
+    goes to an RM in post with the odds of the RM's book weight, so some books are much heavier.
+    A new RM receives a share of the pool's clients from their colleagues."""
     for branch in range(len(org.branches)):
         mine = [rm for rm in org.rms.values() if rm.branch == branch]
-        for pool, factors in pool_factors.items():
-            members = [rm for rm in mine if rm.sequence in factors]
-            cumulative, total = [], 0.0
-            for rm in members:
-                total += rm.weight * factors[rm.sequence]
-                cumulative.append(total)
-            org.pools[(branch, pool)] = (members, cumulative)
+        staff = [rm for rm in mine if rm.allocation_on is None]
+        for pool, factors in POOL_FACTORS.items():
+            org.pools[(branch, pool)] = [(rm, factors[rm.sequence]) for rm in mine if rm.sequence in factors]
+            total = sum(factors[rm.sequence] for rm in staff if rm.sequence in factors)
+            org.hire_shares[(branch, pool)] = [(rm, HIRE_BOOK_SHARE * factors[rm.sequence] / total)
+                                               for rm in mine if rm.allocation_on and rm.sequence in factors]
         # Rebalancing moves clients from the heaviest to the lightest RM of each sequence.
         for sequence in (PERSONAL, WEALTH, CORPORATE):
-            unit = sorted((rm for rm in mine if rm.sequence == sequence), key=lambda rm: (rm.weight, rm.pk))
+            unit = sorted((rm for rm in staff if rm.sequence == sequence), key=lambda rm: (rm.weight, rm.pk))
             if len(unit) >= 2:
                 org.heavy_to_light[unit[-1].pk] = unit[0]
+
+
+def _pick_rm(rng: random.Random, org: _Organisation, branch: int, pool: str, day: dt.date, *,
+             leaving: _Rm | None = None) -> _Rm | None:
+    """An RM of the pool in post on ``day`` by book weight; for a leaver's client, a colleague of
+    the leaver's sequence if there is one."""
+    members = [(rm, f) for rm, f in org.pools[(branch, pool)] if rm.serves_on(day) and rm is not leaving]
+    if leaving is not None:
+        members = [(rm, f) for rm, f in members if rm.sequence == leaving.sequence] or members
+    if not members:
+        return None
+    key = tuple((rm.pk, f) for rm, f in members)
+    cumulative = org.cumulative.get(key)
+    if cumulative is None:
+        cumulative, total = [], 0.0
+        for rm, factor in members:
+            total += rm.weight * factor
+            cumulative.append(total)
+        org.cumulative[key] = cumulative
+    return rng.choices([rm for rm, _f in members], cum_weights=cumulative)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,9 +525,11 @@ def _seed_clients(streams: dict[str, random.Random], org: _Organisation, *, clie
     }
     activity = [[0, 0, 0, 0] for _month in cal.months]
     for chunk in _client_plans(streams["clients"], org, clients=clients, cal=cal):
-        Client.objects.bulk_create([plan.client for plan in chunk], batch_size=BATCH_SIZE)
+        # Assignments first: a client who follows a leaving RM out of the bank is lost.
         for plan in chunk:
             _plan_assignments(streams["assignments"], org, plan, cal)
+        Client.objects.bulk_create([plan.client for plan in chunk], batch_size=BATCH_SIZE)
+        for plan in chunk:
             for rm, started_on, ended_on, reason, note in plan.spans:
                 writers["assignments"].add((plan.client.pk, rm, started_on, ended_on, reason, note))
             for t, row in _monthly_rows(streams["monthly"], plan, cal):
@@ -505,31 +609,80 @@ REBALANCE_SHARE = 0.2
 CLIENT_REQUEST_SHARE_PER_YEAR = 0.015
 
 
+# Odds that a client handed over at an RM's exit follows the RM out of the bank within six months
+# (the seed's warning); the bank's normal churn is about 2 % a year.
+FOLLOW_ODDS = {
+    (INDIVIDUAL, MASS): 0.04, (INDIVIDUAL, AFFLUENT): 0.15, (INDIVIDUAL, PRIVATE): 0.25,
+    (CORPORATE_CLIENT, MASS): 0.08, (CORPORATE_CLIENT, AFFLUENT): 0.12, (CORPORATE_CLIENT, PRIVATE): 0.15,
+}
+FOLLOW_REASONS = ("随原客户经理转至他行", "原客户经理离职后资金陆续转出")
+FOLLOW_REASONS_CORPORATE = ("随原客户经理将结算业务转至他行", "原客户经理离职后融资转至他行")
+
+
 def _plan_assignments(rng: random.Random, org: _Organisation, plan: _ClientPlan, cal: _Calendar) -> None:
-    """Onboarding with an RM of the client's pool; in the window possibly the branch's rebalancing
-    (heaviest RM → lightest RM of the sequence) and a change on the client's request. A lost
-    client's last assignment ends on the day it was lost; every other client keeps one open
-    assignment (DOMAIN 2)."""
+    """Onboarding with an RM of the client's pool in post; in the window possibly the branch's
+    rebalancing (heaviest RM → lightest RM of the sequence), a change on the client's request, a
+    share going to a new RM, and a handover whenever the client's RM leaves — on the handover day
+    before the exit, to a colleague of the same sequence where possible; some handed-over clients
+    follow the RM out within six months. A lost client's last assignment ends on the day it was
+    lost; every other client keeps one open assignment (DOMAIN 2)."""
     client = plan.client
-    members, cumulative = org.pools[(plan.branch, plan.pool)]
-    rm = rng.choices(members, cum_weights=cumulative)[0]
+    # Clients opened before the window went to the RMs in post when it began.
+    rm = _pick_rm(rng, org, plan.branch, plan.pool, max(client.opened_on, cal.start - dt.timedelta(days=1)))
     # (day, the RM it applies to or None for any, the new RM or None for any other, reason, note)
     moves = []
     if rm.pk in org.heavy_to_light and rng.random() < REBALANCE_SHARE:
         moves.append((cal.rebalance_day(plan.branch), rm.pk, org.heavy_to_light[rm.pk],
                       Assignment.Reason.REBALANCING, "网点客户均衡调整"))
-    if len(members) > 1 and rng.random() < CLIENT_REQUEST_SHARE_PER_YEAR * len(cal) / 12:
+    if rng.random() < CLIENT_REQUEST_SHARE_PER_YEAR * len(cal) / 12:
         moves.append((cal.random_day(rng), None, None, Assignment.Reason.CLIENT_REQUEST, "客户申请更换客户经理"))
+    for hire, share in org.hire_shares[(plan.branch, plan.pool)]:
+        if rng.random() < share:
+            moves.append((hire.allocation_on, None, hire, Assignment.Reason.REBALANCING, "新入职客户经理分配客户"))
     moves.sort(key=lambda move: move[0])
 
-    started_on, reason, note = max(client.opened_on, rm.hired_on), Assignment.Reason.ONBOARDING.value, ""
+    span = [rm, max(client.opened_on, rm.hired_on), Assignment.Reason.ONBOARDING.value, ""]
     for day, applies_to, new_rm, move_reason, move_note in moves:
+        _hand_over_until(rng, org, plan, cal, span, day)
+        rm, started_on = span[0], span[1]
         if day <= started_on or (client.lost_on and day >= client.lost_on) or applies_to not in (None, rm.pk):
             continue
-        new_rm = new_rm or rng.choice([m for m in members if m.pk != rm.pk])
-        plan.spans.append((rm.pk, started_on, day, reason, note))
-        rm, started_on, reason, note = new_rm, day, move_reason.value, move_note
-    plan.spans.append((rm.pk, started_on, client.lost_on, reason, note))
+        if new_rm is None:
+            others = [m for m, _f in org.pools[(plan.branch, plan.pool)] if m is not rm and m.serves_on(day)]
+            if not others:
+                continue
+            new_rm = rng.choice(others)
+        elif new_rm is rm or not new_rm.serves_on(day):
+            continue
+        plan.spans.append((rm.pk, started_on, day, span[2], span[3]))
+        span[:] = [new_rm, day, move_reason.value, move_note]
+    _hand_over_until(rng, org, plan, cal, span, None)
+    plan.spans.append((span[0].pk, span[1], client.lost_on, span[2], span[3]))
+
+
+def _hand_over_until(rng: random.Random, org: _Organisation, plan: _ClientPlan, cal: _Calendar, span: list,
+                     day: dt.date | None) -> None:
+    """Hands the client over at each exit of its RM up to ``day`` (None: to the window's end);
+    ``span`` is the open span [RM, from, reason, note], moved on in place."""
+    client = plan.client
+    while True:
+        rm = span[0]
+        handover = rm.handover_on
+        if handover is None or (day is not None and handover > day) or handover <= span[1]:
+            return
+        if client.lost_on is not None and client.lost_on <= handover:
+            return
+        successor = _pick_rm(rng, org, plan.branch, plan.pool, handover, leaving=rm)
+        plan.spans.append((rm.pk, span[1], handover, span[2], span[3]))
+        span[:] = [successor, handover, Assignment.Reason.EXIT_HANDOVER.value, "客户经理离职移交"]
+        if client.lost_on is None and rng.random() < FOLLOW_ODDS[plan.key]:
+            lost_on = handover + dt.timedelta(days=rng.randint(20, 180))
+            if lost_on <= cal.end:
+                corporate = client.client_type == CORPORATE_CLIENT
+                client.status, client.lost_on = Client.Status.LOST, lost_on
+                client.lost_reason = rng.choice(FOLLOW_REASONS_CORPORATE if corporate else FOLLOW_REASONS)
+                # The month of the loss has no RM on its last day (DOMAIN 2: book ownership), so no row.
+                plan.stop = min(plan.stop, cal.index(lost_on))
 
 
 # --------------------------------------------------------------------------------------------
@@ -841,6 +994,8 @@ def _interactions(rng: random.Random, org: _Organisation, plan: _ClientPlan, cal
         first = max(cal.months[t], client.opened_on)
         quiet = 0.2 if plan.dormant_from is not None and t >= plan.dormant_from else 1.0
         leaving = client.lost_on is not None and plan.stop - t <= 3
+        # A hard-pressed RM's clients complain more and are less pleased on call-backs.
+        pressure = org.rms[plan.rm_on(first)].pressure[t] - 0.35
         if rng.random() < visit_odds * quiet * cal.visits[t]:
             day = cal.random_day(rng, first, cal.ends[t])
             on_site = corporate or client.segment == PRIVATE
@@ -853,12 +1008,12 @@ def _interactions(rng: random.Random, org: _Organisation, plan: _ClientPlan, cal
         if rng.random() < (0.6 if t in handovers else callback_odds * quiet):
             day = cal.random_day(rng, first, cal.ends[t])
             rm = plan.rm_on(day)  # the call-back asks about this RM's service
-            score = round(4.45 + org.rms[rm].quality + rng.gauss(0, 0.75) - (1.2 if leaving else 0))
+            score = round(4.45 + org.rms[rm].quality - 0.8 * pressure + rng.gauss(0, 0.75) - (1.2 if leaving else 0))
             score = min(5, max(1, score))
             channel = rng.choices(CALLBACK_CHANNELS[0], cum_weights=CALLBACK_CHANNELS[1])[0]
             add((client.pk, rm, Interaction.Kind.CALLBACK.value, day, score, channel,
                  rng.choice(CALLBACK_COMMENTS[score])))
-        if rng.random() < (0.06 if leaving else complaint_odds):
+        if rng.random() < (0.06 if leaving else complaint_odds * (1 + 2.5 * pressure)):
             writers["complaints"].add(_complaint(rng, plan, cal, cal.random_day(rng, first, cal.ends[t])))
 
 
@@ -921,6 +1076,44 @@ def _seed_parameters(org: _Organisation, *, cal: _Calendar, activity: list[list[
         rows.append(ContributionParameter(branch=override, month=month, key=OVERRIDE_KEY, value=OVERRIDE_VALUE))
     ContributionParameter.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Careers and performance (DOMAIN 3, 4)
+# --------------------------------------------------------------------------------------------
+
+def _seed_history(streams: dict[str, random.Random], org: _Organisation, *, cal: _Calendar) -> dict[str, int]:
+    """Career records (careers/demo.py), then the appraisal history with its bonus and pool, the
+    exits on their dates (performance/demo.py), and the commendations the approved grades earned."""
+    staff = list(Employee.objects.select_related("user", "branch").order_by("employee_no"))
+    first = {role: next(e for e in staff if e.role == role) for role in (Role.HR, Role.RM)}
+    hr_officers = [e for e in staff if e.role == Role.HR]
+    # The first HR officer (the demo log-in) runs the appraisals; the second looks after careers.
+    careers_officer = hr_officers[1] if len(hr_officers) > 1 else hr_officers[0]
+    levels = {(level.sequence.code, level.rank): level for level in Level.objects.select_related("sequence")}
+    certificate_types = careers_demo.ladder_rules_apply(by=careers_officer.user)
+    counts = careers_demo.career_records_seed(
+        rng=streams["careers"], plan=org.plan,
+        other_staff={e.pk: (e.hired_on, e.branch) for e in staff if e.role != Role.RM},
+        levels=levels, certificate_types=certificate_types, branches=org.branches, interviewer=careers_officer,
+        present=cal.end, by=careers_officer.user)
+    by_branch = {(e.role, e.branch_id): e.user for e in staff}
+    roles = performance_demo.Staff(
+        hr=first[Role.HR].user,
+        branch_managers={b.pk: by_branch[(Role.BRANCH_MANAGER, b.pk)] for b in org.branches},
+        department_heads={b.pk: by_branch[(Role.DEPARTMENT_HEAD, b.pk)] for b in org.branches},
+        reviewers={e.branch.region_id: e.user for e in staff if e.role == Role.REVIEWER},
+        demo_rm=org.plan.people[0].pk)
+    performance_counts, _history = performance_demo.performance_seed(
+        rng=streams["performance"], plan=org.plan, branches=org.branches, branch_weights=org.branch_weights,
+        months=cal.months, staff=roles, extra_events=careers_demo.exit_events(org.plan, by=careers_officer.user))
+    counts.update(performance_counts)
+    grades = (Appraisal.objects.filter(state__in=Appraisal.FROZEN, period_kind__in=("quarter", "year"))
+              .order_by("period", "employee_id").values_list("employee_id", "period", "grade", "total"))
+    counts["commendations"] = careers_demo.commendations_seed(rng=streams["careers"], plan=org.plan, grades=grades,
+                                                              branches=org.branches, present=cal.end)
+    counts["exits"] = Exit.objects.count()
+    return counts
 
 
 # --------------------------------------------------------------------------------------------

