@@ -589,10 +589,10 @@ def _goals(rng: random.Random, plan: StaffPlan, person: Person, held: list[Caree
 def commendations_seed(*, rng: random.Random, plan: StaffPlan, grades: Iterable[tuple[int, str, str, Decimal]],
                        branches: list, present: dt.date) -> int:
     """Commendations (表彰): each branch's best RM of a quarter (营销之星) and the best two of a
-    year (年度优秀客户经理), from the approved totals — but only RMs whom the branch notices: the
-    ones lacking recognition are passed over even with good grades. Before the window, the yearly
-    awards and the Q1 campaign's (开门红) go to RMs the branch notices. ``grades``:
-    (employee pk, period, grade, total) of approved appraisals."""
+    year (年度优秀客户经理, also for the years carried over), from the approved totals — but only
+    RMs whom the branch notices: the ones lacking recognition are passed over even with good
+    grades. Before the window, the Q1 campaign's awards (开门红) go to RMs the branch notices.
+    ``grades``: (employee pk, period, grade, total) of approved appraisals."""
     by_pk = {p.pk: p for p in plan.people}
     start = plan.months[0]
     rows = []
@@ -615,19 +615,17 @@ def commendations_seed(*, rng: random.Random, plan: StaffPlan, grades: Iterable[
             title = f"{year}年度优秀客户经理" if annual else f"{year}年第{'一二三四'[int(period[-1]) - 1]}季度营销之星"
             awarded_by = branches[branch].region.name if annual else branches[branch].name
             rows.append(Commendation(employee_id=pk, title=title, awarded_on=awarded_on, awarded_by=awarded_by))
-    for year in range(start.year - 3, start.year):
+    for year in range(start.year - 3, start.year + 1):
+        day = dt.date(year, 4, 20)
+        if day >= start:
+            continue
         for branch_index, branch in enumerate(branches):
-            for title, day, count, awarded_by in ((f"{year}年度优秀客户经理", dt.date(year + 1, 1, 25), 2,
-                                                  branch.region.name),
-                                                 (f"{year}年开门红先进个人", dt.date(year, 4, 20), 1, branch.name)):
-                if day >= start:
-                    continue
-                staff = [p for p in plan.people if p.branch == branch_index and p.in_post(day)
-                         and p.hired_on < day - dt.timedelta(days=180)]
-                weights = [(1 - p.initial[RECOGNITION]) ** 4 for p in staff]
-                for person in weighted_sample(rng, staff, weights, count):
-                    rows.append(Commendation(employee_id=person.pk, title=title, awarded_on=day,
-                                             awarded_by=awarded_by))
+            staff = [p for p in plan.people if p.branch == branch_index and p.in_post(day)
+                     and p.hired_on < day - dt.timedelta(days=180)]
+            weights = [(1 - p.initial[RECOGNITION]) ** 4 for p in staff]
+            for person in weighted_sample(rng, staff, weights, 1):
+                rows.append(Commendation(employee_id=person.pk, title=f"{year}年开门红先进个人", awarded_on=day,
+                                         awarded_by=branch.name))
     Commendation.objects.bulk_create(rows)
     return len(rows)
 

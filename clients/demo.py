@@ -1086,7 +1086,6 @@ def _seed_history(streams: dict[str, random.Random], org: _Organisation, *, cal:
     """Career records (careers/demo.py), then the appraisal history with its bonus and pool, the
     exits on their dates (performance/demo.py), and the commendations the approved grades earned."""
     staff = list(Employee.objects.select_related("user", "branch").order_by("employee_no"))
-    first = {role: next(e for e in staff if e.role == role) for role in (Role.HR, Role.RM)}
     hr_officers = [e for e in staff if e.role == Role.HR]
     # The first HR officer (the demo log-in) runs the appraisals; the second looks after careers.
     careers_officer = hr_officers[1] if len(hr_officers) > 1 else hr_officers[0]
@@ -1099,12 +1098,12 @@ def _seed_history(streams: dict[str, random.Random], org: _Organisation, *, cal:
         present=cal.end, by=careers_officer.user)
     by_branch = {(e.role, e.branch_id): e.user for e in staff}
     roles = performance_demo.Staff(
-        hr=first[Role.HR].user,
+        hr=hr_officers[0].user,
         branch_managers={b.pk: by_branch[(Role.BRANCH_MANAGER, b.pk)] for b in org.branches},
         department_heads={b.pk: by_branch[(Role.DEPARTMENT_HEAD, b.pk)] for b in org.branches},
         reviewers={e.branch.region_id: e.user for e in staff if e.role == Role.REVIEWER},
         demo_rm=org.plan.people[0].pk)
-    performance_counts, _history = performance_demo.performance_seed(
+    performance_counts = performance_demo.performance_seed(
         rng=streams["performance"], plan=org.plan, branches=org.branches, branch_weights=org.branch_weights,
         months=cal.months, staff=roles, extra_events=careers_demo.exit_events(org.plan, by=careers_officer.user))
     counts.update(performance_counts)

@@ -16,9 +16,9 @@ every queue has work.
 
 Targets are sized to the demo books: an RM's target is what their book would yield at the
 bank's average per client of each segment in the period, times the bank's plan factor (chosen so
-that the median total lands between pass and good) and times how hard the branch leans on that
-RM (appraisal friction and work pressure, the hidden propensities of careers/demo.py). After
-each service call the timestamps it wrote are moved to the event's date.
+that the median total is MEDIAN_TOTAL, which spreads the grades as a bank's usually are) and
+times how hard the branch leans on that RM (appraisal friction and work pressure, the hidden
+propensities of careers/demo.py). The timestamps each step writes are moved to its date.
 """
 from __future__ import annotations
 
@@ -72,28 +72,36 @@ POOL_RATE = {"B05": "0.12"}
 DEPOSIT_BANDS = [["-0.5", "0.3"], ["-0.08", "0.5"], ["-0.04", "0.6"], ["-0.02", "0.7"], ["0", "0.8"],
                  ["0.02", "0.9"], ["0.04", "1"]]
 ALL_PERIODS = ["month", "quarter", "year"]
+# The plan factor puts the median total here; with the scheme below the grades then spread about
+# 10–15 % excellent, 25–30 % good, 35 % pass, 15–20 % basic and 5–10 % fail.
+MEDIAN_TOTAL = 77
 
 
-def scheme_definition(*, branch: Branch, year: int, method: int, contribution_target: Decimal,
+def scheme_definition(*, branch: Branch | None, year: int, method: int, contribution_target: Decimal,
                       wm_target: Decimal, legacy: bool = False) -> dict:
-    """The DOMAIN 3.1.1 example adapted to ``branch``: deposit growth in bands, client contribution
-    and WM income against targets (quarterly defaults sized to the branch's books; the RMs get
-    their own), NPL ratio, fund sales, satisfaction, work ability and the branch's local business."""
+    """The DOMAIN 3.1.1 example adapted to ``branch`` (None: head office's template): deposit
+    growth in bands, client contribution and WM income against targets (quarterly defaults sized
+    to the books; the RMs get their own), NPL ratio, fund sales, satisfaction, work ability and the
+    branch's local business."""
     contribution_name = "客户利润贡献" if method == 3 else "客户收入贡献"
-    name = (f"{branch.name} {year}年及以前考核方案（旧系统）" if legacy else f"{branch.name} {year}年客户经理考核方案")
-    return {
-        "code": f"{branch.code}-{year}", "name": name, "branch_code": branch.code, "contribution_method": method,
-        "pool_rate": POOL_RATE.get(branch.code, "0.10"),
+    if branch is None:
+        code, name, local = f"HQ-{year}", f"总行 {year}年客户经理考核方案模板", "特色业务"
+    else:
+        code, local = f"{branch.code}-{year}", LOCAL_BUSINESS.get(branch.code, "特色业务")
+        name = f"{branch.name} {year}年及以前考核方案（旧系统）" if legacy else f"{branch.name} {year}年客户经理考核方案"
+    definition = {
+        "code": code, "name": name, "contribution_method": method,
+        "pool_rate": POOL_RATE.get(branch.code if branch else "", "0.10"),
         "grade_coefficients": {"excellent": "1.5", "good": "1.2", "pass": "1.0", "basic": "0.8", "fail": "0.5"},
         "indicators": [
             {"code": "dep", "name": "存款日均增长率", "category": "performance", "source": "metric",
              "metric": "deposit_growth_rate", "weight": "20", "method": "bands", "bands": DEPOSIT_BANDS,
              "periods": ALL_PERIODS},
             {"code": "contrib", "name": contribution_name, "category": "performance", "source": "metric",
-             "metric": "client_contribution", "weight": "25", "method": "ratio", "cap": "1.2",
+             "metric": "client_contribution", "weight": "25", "method": "ratio",
              "target": str(contribution_target), "periods": ALL_PERIODS},
             {"code": "wm", "name": "理财中间业务收入", "category": "performance", "source": "metric",
-             "metric": "wm_income", "weight": "10", "method": "ratio", "cap": "1.2", "target": str(wm_target),
+             "metric": "wm_income", "weight": "10", "method": "ratio", "target": str(wm_target),
              "periods": ALL_PERIODS},
             {"code": "npl", "name": "贷款不良率", "category": "performance", "source": "metric", "metric": "npl_ratio",
              "weight": "10", "method": "inverse", "target": "0.01", "ceiling": "0.05", "periods": ["quarter", "year"]},
@@ -104,10 +112,13 @@ def scheme_definition(*, branch: Branch, year: int, method: int, contribution_ta
              "metric": "satisfaction", "weight": "10", "method": "ratio", "target": "0.9", "periods": ["year"]},
             {"code": "ability", "name": "工作能力", "category": "comprehensive", "source": "manual", "weight": "10",
              "method": "manual", "periods": ["year"]},
-            {"code": "local", "name": LOCAL_BUSINESS.get(branch.code, "特色业务"), "category": "adjustment",
+            {"code": "local", "name": local, "category": "adjustment",
              "source": "manual", "weight": "10", "method": "manual", "periods": ALL_PERIODS},
         ],
     }
+    if branch is not None:
+        definition["branch_code"] = branch.code
+    return definition
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,10 +358,15 @@ class PerformanceHistory:
         return result
 
     def schemes_import(self, year: int) -> None:
-        """Head office's scheme of the year for each branch, loaded like a scheme file (DOMAIN 3.1.1)."""
+        """Head office's template of the year (contribution by revenue, as the seed recommends to
+        start with) and each branch's adapted scheme, loaded like scheme files (DOMAIN 3.1.1)."""
+        defaults = self._default_targets().values()
+        revenue, wm = (_round_target(sum(d[i] for d in defaults) / len(defaults), Decimal(100)) for i in (0, 2))
+        scheme_import(data=scheme_definition(branch=None, year=year, method=2, contribution_target=revenue,
+                                             wm_target=wm))
         for branch in self.branches:
             scheme_import(data=self._definition(branch, year))
-        self.counts["schemes"] += len(self.branches)
+        self.counts["schemes"] += len(self.branches) + 1
 
     def targets_set(self, entry: _Period) -> None:
         """HR's budgets and targets for the period, and (drawn now, entered later) the branch
@@ -415,7 +431,7 @@ class PerformanceHistory:
         return scores
 
     def _plan_factor(self, period: Period, lines: dict, metrics: dict, manual: dict) -> Decimal:
-        """The bank-wide factor on the expected figures that puts the median total at 78."""
+        """The bank-wide factor on the expected figures that puts the median total at MEDIAN_TOTAL."""
         def median_total(factor: Decimal) -> Decimal:
             totals = sorted(_simulated_total(lines[pk], metrics[pk], manual[pk], factor) for pk in lines)
             return totals[len(totals) // 2]
@@ -423,7 +439,7 @@ class PerformanceHistory:
         low, high = Decimal("0.2"), Decimal("5")
         for _step in range(30):
             middle = (low + high) / 2
-            if median_total(middle) > 78:
+            if median_total(middle) > MEDIAN_TOTAL:
                 low = middle
             else:
                 high = middle
@@ -733,7 +749,7 @@ def _simulated_total(line: tuple, metrics: dict, manual: dict[str, Decimal], fac
 
 def performance_seed(*, rng: random.Random, plan: StaffPlan, branches: list[Branch], branch_weights: list[float],
                      months: list[dt.date], staff: Staff,
-                     extra_events: list[tuple[dt.datetime, Callable[[], None]]]) -> tuple[Counter, PerformanceHistory]:
+                     extra_events: list[tuple[dt.datetime, Callable[[], None]]]) -> Counter:
     """Schemes, the previous system's annual grades, then the timeline (see the module docstring).
     ``extra_events``: (moment, action) pairs of other apps (exits) that happen in between."""
     history = PerformanceHistory(rng=rng, plan=plan, branches=branches, branch_weights=branch_weights,
@@ -747,4 +763,4 @@ def performance_seed(*, rng: random.Random, plan: StaffPlan, branches: list[Bran
     counts["appraisals"] = Appraisal.objects.count()
     counts["bonus_statements"] = BonusStatement.objects.count()
     counts["pool_entries"] = PoolEntry.objects.count()
-    return counts, history
+    return counts
