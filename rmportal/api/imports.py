@@ -100,7 +100,8 @@ class ImportResultSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     deleted = serializers.IntegerField(help_text=gettext_lazy("Rows of the replaced months removed."))
     notes = serializers.ListField(child=serializers.CharField())
-    seconds = serializers.FloatField()
+    # A duration, not money: a decimal number of seconds, shown as a JSON number.
+    seconds = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False)
 
 
 JSON_ROWS_EXAMPLE = {"rows": [
