@@ -457,3 +457,234 @@ class ClientContribution(models.Model):
 
     def __str__(self):
         return f"{self.client_id} {self.month:%Y-%m}"
+
+
+class BookMonth(models.Model):
+    """An RM's book in one month, pre-aggregated for the dashboards (DOMAIN 2, 2.1, 2.2).
+
+    The month's business belongs to the RM whose assignment covers the month's last day. Rebuilt
+    by ``clients.books.book_months_refresh`` whenever the month's contribution is recomputed
+    (monthly data or parameters imported) or its ownership changes (back-dated assignments).
+    """
+
+    # Derived like ClientContribution: no database foreign-key checks, deletes cascade in the ORM.
+    rm = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="book_months",
+                           db_index=False, db_constraint=False)
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="book_months",
+                               db_index=False, db_constraint=False)
+    month = models.DateField(_("month"))
+    clients = models.IntegerField(_("clients"), default=0)
+    private_affluent = models.IntegerField(_("private and affluent clients"), default=0)
+    deposit = models.DecimalField(_("deposit average balance"), **MONEY)
+    loan = models.DecimalField(_("loan average balance"), **MONEY)
+    aum = models.DecimalField(_("AUM"), **MONEY)
+    volume = models.DecimalField(_("business volume"), **MONEY)
+    revenue = models.DecimalField(_("revenue contribution"), **MONEY)
+    profit = models.DecimalField(_("profit contribution"), **MONEY)
+    eva = models.DecimalField(_("economic value added"), **MONEY)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch="branch", own=lambda employee: Q(rm=employee))
+
+    class Meta:
+        ordering = ["branch_id", "month", "rm_id"]
+        constraints = [models.UniqueConstraint(fields=["branch", "month", "rm"], name="one_book_row_per_rm_month")]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.rm_id} {self.month:%Y-%m}"
+
+
+class StatementLine(models.TextChoices):
+    """The chart of financial-statement lines (DOMAIN 2.3, seed art. 11); documented in the README.
+
+    Balance-sheet lines are balances at the period end; income-statement and cash-flow lines are the
+    period's amounts (a quarter's own three months, not year to date).
+    """
+
+    # Balance sheet — assets
+    CASH = "cash", _("Cash and cash equivalents")
+    NOTES_RECEIVABLE = "notes_receivable", _("Notes receivable")
+    ACCOUNTS_RECEIVABLE = "accounts_receivable", _("Accounts receivable")
+    PREPAYMENTS = "prepayments", _("Prepayments")
+    OTHER_RECEIVABLES = "other_receivables", _("Other receivables")
+    INVENTORY = "inventory", _("Inventory")
+    OTHER_CURRENT_ASSETS = "other_current_assets", _("Other current assets")
+    TOTAL_CURRENT_ASSETS = "total_current_assets", _("Total current assets")
+    LONG_TERM_INVESTMENTS = "long_term_investments", _("Long-term equity investments")
+    FIXED_ASSETS = "fixed_assets", _("Fixed assets")
+    CONSTRUCTION_IN_PROGRESS = "construction_in_progress", _("Construction in progress")
+    INTANGIBLE_ASSETS = "intangible_assets", _("Intangible assets")
+    OTHER_NON_CURRENT_ASSETS = "other_non_current_assets", _("Other non-current assets")
+    TOTAL_ASSETS = "total_assets", _("Total assets")
+    # Balance sheet — liabilities
+    SHORT_TERM_BORROWINGS = "short_term_borrowings", _("Short-term borrowings")
+    NOTES_PAYABLE = "notes_payable", _("Notes payable")
+    ACCOUNTS_PAYABLE = "accounts_payable", _("Accounts payable")
+    ADVANCES_FROM_CUSTOMERS = "advances_from_customers", _("Advances from customers")
+    OTHER_PAYABLES = "other_payables", _("Other payables")
+    TOTAL_CURRENT_LIABILITIES = "total_current_liabilities", _("Total current liabilities")
+    LONG_TERM_BORROWINGS = "long_term_borrowings", _("Long-term borrowings")
+    OTHER_NON_CURRENT_LIABILITIES = "other_non_current_liabilities", _("Other non-current liabilities")
+    TOTAL_LIABILITIES = "total_liabilities", _("Total liabilities")
+    # Balance sheet — equity
+    PAID_IN_CAPITAL = "paid_in_capital", _("Paid-in capital")
+    CAPITAL_RESERVE = "capital_reserve", _("Capital reserve")
+    SURPLUS_RESERVE = "surplus_reserve", _("Surplus reserve")
+    RETAINED_EARNINGS = "retained_earnings", _("Retained earnings")
+    TOTAL_EQUITY = "total_equity", _("Total owners' equity")
+    # Income statement
+    REVENUE = "revenue", _("Operating revenue")
+    COST_OF_SALES = "cost_of_sales", _("Operating cost")
+    TAXES_AND_SURCHARGES = "taxes_and_surcharges", _("Taxes and surcharges")
+    SELLING_EXPENSES = "selling_expenses", _("Selling expenses")
+    ADMIN_EXPENSES = "admin_expenses", _("Administrative expenses")
+    FINANCIAL_EXPENSES = "financial_expenses", _("Financial expenses")
+    INVESTMENT_INCOME = "investment_income", _("Investment income")
+    OPERATING_PROFIT = "operating_profit", _("Operating profit")
+    NON_OPERATING_INCOME = "non_operating_income", _("Non-operating income")
+    NON_OPERATING_EXPENSES = "non_operating_expenses", _("Non-operating expenses")
+    TOTAL_PROFIT = "total_profit", _("Total profit")
+    INCOME_TAX = "income_tax", _("Income tax")
+    NET_PROFIT = "net_profit", _("Net profit")
+    PROFIT_DISTRIBUTED = "profit_distributed", _("Profit distributed")
+    # Cash-flow statement
+    OPERATING_CASH_FLOW = "operating_cash_flow", _("Net cash flow from operating activities")
+    INVESTING_CASH_FLOW = "investing_cash_flow", _("Net cash flow from investing activities")
+    FINANCING_CASH_FLOW = "financing_cash_flow", _("Net cash flow from financing activities")
+    NET_CHANGE_IN_CASH = "net_change_in_cash", _("Net increase in cash and cash equivalents")
+
+
+class FinancialStatement(models.Model):
+    """A corporate credit client's statements for one year (``2025``) or quarter (``2025-Q3``)."""
+
+    class Kind(models.TextChoices):
+        YEAR = "year", _("Year")
+        QUARTER = "quarter", _("Quarter")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="statements",
+                               verbose_name=_("client"))
+    period = models.CharField(_("period"), max_length=7)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    period_end = models.DateField(_("period end"))
+    uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch="client__branch", own=_book_of_client,
+                  actions={"change": frozenset({scoping.RM, scoping.BRANCH_MANAGER, scoping.HR})})
+
+    class Meta:
+        ordering = ["client_id", "period_end", "kind"]
+        verbose_name = _("financial statement")
+        verbose_name_plural = _("financial statements")
+        constraints = [models.UniqueConstraint(fields=["client", "period"], name="one_statement_per_client_period")]
+
+    def __str__(self):
+        return f"{self.client_id} {self.period}"
+
+
+class StatementEntry(models.Model):
+    """One line of a financial statement."""
+
+    statement = models.ForeignKey(FinancialStatement, on_delete=models.CASCADE, related_name="entries",
+                                  verbose_name=_("financial statement"))
+    line = models.CharField(_("line item"), max_length=40, choices=StatementLine.choices)
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ["statement_id", "id"]
+        verbose_name = _("statement line")
+        verbose_name_plural = _("statement lines")
+        constraints = [models.UniqueConstraint(fields=["statement", "line"], name="one_amount_per_statement_line")]
+
+    def __str__(self):
+        return f"{self.statement_id} {self.line} {self.amount}"
+
+
+class StatementFlag(models.Model):
+    """A red flag raised by a statement check (DOMAIN 2.3), with the figures behind it and the RM's
+    explanation. ``subject`` tells several flags of one rule apart (e.g. the account that swung)."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPLAINED = "explained", _("Explained")
+        ESCALATED = "escalated", _("Escalated")
+
+    statement = models.ForeignKey(FinancialStatement, on_delete=models.CASCADE, related_name="flags",
+                                  verbose_name=_("financial statement"))
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="statement_flags",
+                               verbose_name=_("client"))
+    rule = models.CharField(_("check"), max_length=40)
+    subject = models.CharField(_("subject"), max_length=40, blank=True, default="")
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    figures = models.JSONField(_("figures"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    explanation = models.TextField(_("explanation"), blank=True)
+    explained_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("explained by"))
+    explained_at = models.DateTimeField(_("explained at"), null=True, blank=True)
+    raised_at = models.DateTimeField(_("raised at"))
+    history = HistoricalRecords()
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch="client__branch", own=_book_of_client,
+                  actions={"explain": frozenset({scoping.RM, scoping.BRANCH_MANAGER, scoping.HR})})
+
+    class Meta:
+        ordering = ["client_id", "statement_id", "rule", "subject"]
+        verbose_name = _("statement flag")
+        verbose_name_plural = _("statement flags")
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "rule", "subject"], name="one_flag_per_statement_rule_subject"),
+            models.CheckConstraint(condition=Q(status="open") | ~Q(explanation=""),
+                                   name="statement_flag_closed_with_explanation"),
+        ]
+        indexes = [models.Index(fields=["client", "status"])]
+
+    def __str__(self):
+        return f"{self.rule} {self.subject} {self.statement_id}".strip()
+
+
+class ImportJob(models.Model):
+    """An uploaded file imported in the background, so that a large import shows its progress
+    instead of a frozen page (DOMAIN 6). The file is kept in the row until the job finishes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20)
+    filename = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField(_("content"), editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(_("stage"), max_length=100, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("uploaded by"))
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch=None)  # imports are HR's (bank-wide)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self):
+        return f"{self.kind} {self.filename} {self.status}"
