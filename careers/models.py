@@ -386,6 +386,9 @@ class RiskAlert(models.Model):
     action_note = models.TextField(_("action taken"), blank=True)
     handled_by = models.ForeignKey("clients.User", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("handled by"))
+    # Set once the alert's e-mail is out, so that a job dying between opening the alert and
+    # mailing it sends the mail on its retry or the next run instead of never.
+    notified_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()

@@ -126,11 +126,18 @@ def reminders_send(*, day: dt.date | None = None, triggered_by_id: int | None = 
 
 # --- retention-risk alerts ----------------------------------------------------------------------
 
-def risk_alert_notices_send(*, alert_ids: list[int]) -> int:
-    """E-mails each new alert to the managers of the RM's branch and to HR (DOMAIN 5), with the
-    factor breakdown, what changed since the month before, the suggested action and the book at
-    risk. Returns the number of e-mails sent. A fixed number of queries, then one mail per alert."""
-    alerts = list(RiskAlert.objects.filter(pk__in=alert_ids).select_related("employee__branch", "score")
+def risk_alert_notices_send(*, alert_ids: list[int] | None = None, branch_code: str | None = None) -> int:
+    """E-mails each alert not yet mailed — of ``alert_ids``, or of the RMs of ``branch_code`` — to
+    the managers of the RM's branch and to HR (DOMAIN 5), with the factor breakdown, what changed
+    since the month before, the suggested action and the book at risk. Each alert is marked as
+    mailed once its mail is out, so a retry sends only what is missing. Returns the number of
+    e-mails sent. A fixed number of queries, then one mail and one update per alert."""
+    pending = RiskAlert.objects.filter(notified_at__isnull=True)
+    if alert_ids is not None:
+        pending = pending.filter(pk__in=alert_ids)
+    if branch_code is not None:
+        pending = pending.filter(employee__branch__code=branch_code)
+    alerts = list(pending.select_related("employee__branch", "score")
                   .order_by("employee__branch__code", "employee__employee_no"))
     if not alerts:
         return 0
@@ -141,7 +148,8 @@ def risk_alert_notices_send(*, alert_ids: list[int]) -> int:
     sent = 0
     for alert in alerts:
         recipients = sorted(set(managers.get(alert.employee.branch_id, [])) | set(hr))
-        if not recipients:
+        if not recipients:  # nobody to mail; the alert is on the portal's alert list all the same
+            RiskAlert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
             continue
         previous = before.get((alert.employee_id, alert.score.month))
         top = top_factor(alert.score.factors)
@@ -152,5 +160,6 @@ def risk_alert_notices_send(*, alert_ids: list[int]) -> int:
         _send(_("Retention risk: %(rm)s (%(branch)s), score %(score)s")
               % {"rm": alert.employee.name, "branch": alert.employee.branch.code, "score": alert.score.score},
               "careers/email/risk_alert.txt", context, recipients)
+        RiskAlert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
         sent += 1
     return sent

@@ -42,7 +42,9 @@ def retention_branch(self, run_id: int, month: str, branch_code: str) -> dict:
 
     def work():
         result = risk_scores_compute(month=month, branch_code=branch_code)
-        sent = risk_alert_notices_send(alert_ids=result.alert_ids)
+        # Every alert of the branch not mailed yet, not only this run's: a run that died after
+        # opening alerts has left them for this one.
+        sent = risk_alert_notices_send(branch_code=branch_code)
         return {"scored": result.scored, "alerts": len(result.alert_ids), "mailed": sent}
 
     return branch_step(self, run_id=run_id, branch_code=branch_code, lock=f"retention:{month}:{branch_code}",

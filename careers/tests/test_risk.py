@@ -503,6 +503,24 @@ def test_new_alerts_are_mailed_to_the_branch_manager_and_hr_with_factors_and_boo
     assert "2320000" in body.replace(",", "") and "Private banking: 1" in body
 
 
+
+def test_an_alert_is_mailed_once_and_a_retry_sends_what_a_dead_run_left(book, alert, rm, branch):
+    EmployeeFactory(branch=branch, role=Role.BRANCH_MANAGER, email="bm@bank.test")
+    assert risk_alert_notices_send(branch_code=branch.code) == 1
+    alert.refresh_from_db()
+    assert alert.notified_at is not None
+    # The retry of the same branch finds nothing left to send.
+    assert risk_alert_notices_send(branch_code=branch.code) == 0
+    assert risk_alert_notices_send(alert_ids=[alert.pk]) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_an_alert_of_another_branch_is_not_mailed_by_this_branchs_run(book, alert, rm, branch):
+    EmployeeFactory(branch=branch, role=Role.BRANCH_MANAGER, email="bm@bank.test")
+    assert risk_alert_notices_send(branch_code=BranchFactory().code) == 0
+    alert.refresh_from_db()
+    assert alert.notified_at is None and mail.outbox == []
+
 # --- backtest -------------------------------------------------------------------------------------
 
 def test_backtest_ranks_the_leavers_of_the_next_six_months(branch, hr):
