@@ -879,11 +879,12 @@ def _top(scored: list[tuple[Decimal, bool, int]]) -> tuple[int, int]:
     return count, sum(1 for _s, left, _e in ranked if left)
 
 
-def risk_backtest(user, *, today: dt.date | None = None) -> dict:
+def risk_backtest(user, *, today: dt.date | None = None, scores: QuerySet[RiskScore] | None = None) -> dict:
     """For each month with scores: the RMs scored, those who left within the 6 months after the
     month's end (Employee.left_on, or the date of their exit once it has passed), the AUC of the
     scores and the share of leavers among the top 10 % (DOMAIN 5). HR only. ``total`` pools the
-    months whose 6 months are over. Three queries."""
+    months whose 6 months are over. ``scores`` narrows the scores tested (e.g. a branch's, or the
+    months of a dashboard's window); by default all. Three queries."""
     if scoping.role_of(user) != scoping.HR:
         raise PermissionDenied
     today = today or timezone.localdate()
@@ -892,7 +893,8 @@ def risk_backtest(user, *, today: dt.date | None = None) -> dict:
     for employee_id, day in Exit.objects.filter(exit_on__lte=today).values_list("employee_id", "exit_on"):
         left_on[employee_id] = min(left_on.get(employee_id, day), day)
     by_month: dict[dt.date, list[tuple[Decimal, bool, int]]] = defaultdict(list)
-    for employee_id, month, score in RiskScore.objects.values_list("employee_id", "month", "score"):
+    scores = RiskScore.objects.all() if scores is None else scores
+    for employee_id, month, score in scores.order_by().values_list("employee_id", "month", "score"):
         end = month_end(month)
         day = left_on.get(employee_id)
         by_month[month].append((score, day is not None and end < day <= add_months(end, BACKTEST_HORIZON_MONTHS),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -631,21 +632,25 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
 
     days = sorted({h[2] for h in handovers})
     churn = _bank_churn(days)
+    # The clients of one exit share its handover day: the dates around each day are worked out once.
+    ends = {day: {months: add_months(day, months) for months in (3, 6)} for day in days}
+    around = {month: ([add_months(month, -n) for n in range(1, 7)], [add_months(month, n) for n in range(1, 7)],
+                      add_months(month, 7)) for month in {day.replace(day=1) for day in days}}
     for exit_id, client_id, day, lost_on in handovers:
         row = rows[exit_id]
         row.handed_over += 1
         for months, name in ((3, "3m"), (6, "6m")):
-            end = add_months(day, months)
+            end = ends[day][months]
             if lost_on is not None and day <= lost_on <= end:
                 setattr(row, f"lost_{name}", getattr(row, f"lost_{name}") + 1)
             setattr(row, f"expected_{name}", getattr(row, f"expected_{name}") + churn[(day, months)])
             if end >= as_of:
                 setattr(row, f"window_{name}_complete", False)
-        month = day.replace(day=1)
-        for n in range(1, 7):
-            row.contribution_before += contribution.get((client_id, add_months(month, -n)), Decimal("0.00"))
-            row.contribution_after += contribution.get((client_id, add_months(month, n)), Decimal("0.00"))
-        if add_months(month, 7) > as_of:
+        months_before, months_after, complete_on = around[day.replace(day=1)]
+        for before, after in zip(months_before, months_after):
+            row.contribution_before += contribution.get((client_id, before), Decimal("0.00"))
+            row.contribution_after += contribution.get((client_id, after), Decimal("0.00"))
+        if complete_on > as_of:
             row.contribution_complete = False
     for row in rows.values():
         total.add(row)
@@ -654,19 +659,42 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
 
 def _bank_churn(days: list[dt.date]) -> dict[tuple[dt.date, int], Decimal]:
     """The bank-wide share of clients not lost before each day that were lost within 3 and
-    6 months of it: one aggregate query for all the days."""
-    aggregates = {}
-    for i, day in enumerate(days):
-        active = (Q(opened_on__isnull=True) | Q(opened_on__lte=day)) & (Q(lost_on__isnull=True) | Q(lost_on__gte=day))
-        aggregates[f"active_{i}"] = Count("pk", filter=active)
+    6 months of it. One query counts the clients by opening and loss day; a sweep through the days
+    in date order then counts, among the clients opened by the day (or without an opening day),
+    those lost before it and those lost within each window (a Fenwick tree over the loss days),
+    so that the cost does not grow with days × clients."""
+    counts = list(Client.objects.order_by().values_list("opened_on", "lost_on").annotate(n=Count("pk")))
+    opened = sorted((opened_on or dt.date.min, n) for opened_on, _lost_on, n in counts)
+    lost = sorted((opened_on or dt.date.min, lost_on, n) for opened_on, lost_on, n in counts if lost_on is not None)
+    loss_days = sorted({lost_on for _opened_on, lost_on, _n in lost})
+    position = {day: i for i, day in enumerate(loss_days)}
+    tree = [0] * (len(loss_days) + 1)
+
+    def add(i: int, n: int) -> None:
+        i += 1
+        while i < len(tree):
+            tree[i] += n
+            i += i & -i
+
+    def before(i: int) -> int:
+        """Clients counted so far whose loss day comes before loss_days[i]."""
+        total = 0
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
+    shares, opened_count, next_opened, next_lost = {}, 0, 0, 0
+    for day in sorted(set(days)):
+        while next_opened < len(opened) and opened[next_opened][0] <= day:
+            opened_count += opened[next_opened][1]
+            next_opened += 1
+        while next_lost < len(lost) and lost[next_lost][0] <= day:
+            add(position[lost[next_lost][1]], lost[next_lost][2])
+            next_lost += 1
+        lost_before = before(bisect_left(loss_days, day))
+        active = opened_count - lost_before
         for months in (3, 6):
-            aggregates[f"lost_{i}_{months}"] = Count(
-                "pk", filter=active & Q(lost_on__lte=add_months(day, months)))
-    counts = Client.objects.aggregate(**aggregates)
-    shares = {}
-    for i, day in enumerate(days):
-        active = counts[f"active_{i}"]
-        for months in (3, 6):
-            lost = counts[f"lost_{i}_{months}"]
-            shares[(day, months)] = Decimal(lost) / Decimal(active) if active else Decimal("0")
+            lost_within = before(bisect_right(loss_days, add_months(day, months))) - lost_before
+            shares[(day, months)] = Decimal(lost_within) / Decimal(active) if active else Decimal("0")
     return shares

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from careers import views
+from careers import views, views_attrition
 
 app_name = "careers"
 urlpatterns = [
@@ -31,4 +31,5 @@ urlpatterns = [
     path("interviews/", views.InterviewListView.as_view(), name="interview-list"),
     path("exits/", views.ExitListView.as_view(), name="exit-list"),
     path("exits/<int:pk>/", views.ExitDetailView.as_view(), name="exit-detail"),
+    path("attrition/", views_attrition.AttritionView.as_view(), name="attrition"),
 ]

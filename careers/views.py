@@ -3,6 +3,7 @@ career interviews and exits. Reads go through careers.selectors, writes through 
 who sees what is decided by ``restrict`` alone (an RM sees only their own record, never exits)."""
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 
 from django.contrib import messages
@@ -535,8 +536,14 @@ class InterviewListView(RoleRequiredMixin, TemplateView):
         rows = selectors.interviews_due(user, as_of=as_of, employees=employees)
         overdue_only = self.request.GET.get("overdue") == "1"
         listed = [row for row in rows if row.overdue] if overdue_only else rows
+        # ?due=N: only the interviews falling due within the next N days (not yet overdue).
+        due_days = self.request.GET.get("due", "")
+        due_days = int(due_days) if due_days.isdigit() and int(due_days) <= 366 else None
+        if due_days is not None:
+            until = as_of + dt.timedelta(days=due_days)
+            listed = [row for row in listed if row.due_on is not None and as_of <= row.due_on <= until]
         return super().get_context_data(
-            filterset=filterset, as_of=as_of, overdue_only=overdue_only,
+            filterset=filterset, as_of=as_of, overdue_only=overdue_only, due_days=due_days,
             overdue_count=sum(1 for row in rows if row.overdue),
             by_branch=selectors.overdue_by_branch(rows),
             page_obj=_page(self.request, listed), page_query=_page_query(self.request),

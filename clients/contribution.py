@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clients.books import book_months_refresh
 from clients.models import (
     Branch,
     BranchMonthCost,
@@ -237,7 +238,8 @@ def contribution_recompute(*, months: Iterable[dt.date], branch_ids: Iterable[in
     per branch-month over the monthly rows of the clients whose branch it is, components of
     methods 2 and 3 and EVA's capital charge each rounded to the cent half-up. Afterwards the
     stored rows of each branch-month are exactly the client-months computed now: rows whose
-    monthly data disappeared, or whose client moved to another branch, are deleted.
+    monthly data disappeared, or whose client moved to another branch, are deleted. The RMs'
+    books of those months (``BookMonth``) are refreshed last.
     A constant number of queries per month, whatever the number of clients.
     """
     months = sorted({_first_day(m) for m in months})
@@ -265,6 +267,8 @@ def contribution_recompute(*, months: Iterable[dt.date], branch_ids: Iterable[in
                 stored.exclude(Exists(MonthlyBusiness.objects.filter(
                     client_id=OuterRef("client_id"), month=OuterRef("month"),
                     client__branch_id=OuterRef("branch_id")))).delete()
+    # The RMs' books of those months are built from the rows just stored.
+    book_months_refresh(months=months, branch_ids=None if all_branches else branch_ids)
     return sum(monthly_rows.values())
 
 

@@ -4,7 +4,8 @@ Two regions with three branches each, their staff on three job sequences of five
 with their RM assignment history, monthly business with trends and seasonality, contribution
 parameters, visits, calls, call-backs and complaints. The staffing plan of careers/demo.py decides
 first who leaves when and who is hired, so that every leaver's book is handed over before the
-exit; after the business data come the career records (careers/demo.py) and the appraisal history
+exit; after the business data come a few credit clients' financial statements
+(clients/demo_statements.py), the career records (careers/demo.py) and the appraisal history
 with its bonus and pool (performance/demo.py).
 
 Determinism: every concern draws from its own ``random.Random`` stream derived from the seed, in
@@ -35,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from careers import demo as careers_demo
 from careers.models import Exit, JobSequence, Level
+from clients import demo_statements
 from clients.contribution import contribution_recompute
 from clients.models import (
     Assignment,
@@ -134,6 +136,9 @@ def demo_seed(*, clients: int = DEFAULT_CLIENTS, months: int = DEFAULT_MONTHS, s
         if use_copy:
             _analyze((Client, Assignment, MonthlyBusiness, Interaction, Complaint))
         contribution_recompute(months=cal.months)
+        counts.update(demo_statements.statements_seed(
+            last_year=demo_statements.last_complete_year(cal.months), present=cal.end,
+            demo_rm_id=org.plan.people[0].pk))
         counts.update(_seed_history(streams, org, cal=cal))
     counts["employees"] = org.employee_count
     counts["hires"] = len(org.plan.hires)

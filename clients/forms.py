@@ -3,7 +3,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Assignment, Interaction
+from clients.models import Assignment, Interaction, StatementFlag, StatementLine
+from clients.statements import GROUPS, SECTIONS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -113,3 +114,50 @@ class ComplaintOpenForm(forms.Form):
 class ComplaintResolveForm(forms.Form):
     resolved_at = forms.DateTimeField(label=_("Resolved at"), widget=DATETIME, initial=_now_minute)
     resolution = forms.CharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StatementForm(forms.Form):
+    """One period's statement: the period and an optional amount per line of the chart, grouped
+    as the statements are (DOMAIN 2.3). A line left blank is not reported."""
+
+    period = forms.CharField(label=_("Period"), max_length=7,
+                             help_text=_("YYYY for a year, YYYY-Qn for a quarter (e.g. 2025 or 2025-Q3)."))
+
+    def __init__(self, *args, period_fixed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].disabled = period_fixed
+        for line in StatementLine:
+            self.fields[line.value] = forms.DecimalField(
+                label=line.label, required=False, max_digits=20, decimal_places=2,
+                widget=forms.NumberInput(attrs={"step": "0.01", "class": "num"}))
+
+    def groups(self):
+        """Per group of the chart, in the chart's order: its statement, label and bound fields."""
+        sections = dict(SECTIONS)
+        return [{"section": sections[section], "label": label, "own_heading": label != sections[section],
+                 "fields": [self[line.value] for line in lines]} for _code, section, label, lines in GROUPS]
+
+    def amounts(self) -> dict:
+        return {line: self.cleaned_data[line] for line in StatementLine.values
+                if self.cleaned_data.get(line) is not None}
+
+
+class StatementFlagExplainForm(forms.Form):
+    status = forms.ChoiceField(label=_("Decision"), choices=[
+        (StatementFlag.Status.EXPLAINED, _("Explained: the client's reason and evidence hold")),
+        (StatementFlag.Status.ACCEPTED, _("Accepted: the figures stand as reported")),
+        (StatementFlag.Status.ESCALATED, _("Escalated: refer to credit risk for review")),
+    ])
+    explanation = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("What the client said or showed, and what you checked."))
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(label=_("File"), help_text=_(
+        "CSV (UTF-8) or XLSX with the columns client_no, period, line, amount; one row per line item."))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx", ".xlsm")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        return upload

@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from careers.models import JobSequence, Level
-from clients import contribution
+from clients import books, contribution, selectors, services, statements
 from clients.signals import announce_business_data_changed
 from clients.models import (
     Assignment,
@@ -33,18 +33,22 @@ from clients.models import (
     Client,
     ContributionParameter,
     Employee,
+    FinancialStatement,
     Interaction,
     LoanTerm,
     MonthlyBusiness,
     ParameterKey,
     Region,
     Role,
+    StatementLine,
     User,
 )
 from rmportal.importing import (
     MAX_ERRORS,
     CellError,
+    Column,
     NOT_SPACE,
+    RECOMPUTING,
     ChoiceColumn,
     CodeColumn,
     DateColumn,
@@ -500,6 +504,7 @@ class ClientImporter(Importer):
             bulk_update_with_history(ended, Assignment, ["ended_on"], **history)
         if started:
             bulk_create_with_history(started, Assignment, **history)
+        self._refresh_books(clients, ended, started)
         return self.result(
             rows=table.rows_read, created=len(new_clients), updated=len(changed_clients),
             unchanged=len(rows) - len(new_clients) - len(changed_clients),
@@ -508,6 +513,17 @@ class ClientImporter(Importer):
                    ngettext("%(count)d assignment closed because the client was lost.",
                             "%(count)d assignments closed because the client was lost.", closed)
                    % {"count": closed}])
+
+    @staticmethod
+    def _refresh_books(clients: dict[str, Client], ended: list[Assignment], started: list[Assignment]) -> None:
+        """A move, loss or return of an existing client changes who owned it from that day on:
+        rebuild the books from the earliest such day (new clients have no business yet)."""
+        branch_of = {client.pk: client.branch_id for client in clients.values()}
+        days = [(branch_of[a.client_id], a.ended_on) for a in ended if a.client_id in branch_of]
+        days += [(branch_of[a.client_id], a.started_on) for a in started if a.client_id in branch_of]
+        if days:
+            books.book_months_refresh_since(since=min(day for _branch, day in days),
+                                            branch_ids={branch for branch, _day in days})
 
 
 def _employee_no(employees: dict[str, Employee], pk: int) -> str:
@@ -645,6 +661,7 @@ class MonthlyImporter(Importer):
         if report:
             return self.result()
         month_dates = sorted({dt.date(int(month[:4]), int(month[5:7]), 1) for month in months})
+        self.report_stage(RECOMPUTING, table)
         contribution.contribution_recompute(months=month_dates, branch_ids=None)
         announce_business_data_changed(month_dates)
         return self.result(
@@ -1013,3 +1030,101 @@ class CallbackImporter(Importer):
         Interaction.objects.bulk_create(new, batch_size=WRITE_BATCH)
         announce_business_data_changed({day.replace(day=1) for day in days})
         return self.result(rows=table.rows_read, created=len(new), deleted=deleted)
+
+
+# --- financial statements of credit clients ------------------------------------------------------
+
+class StatementPeriodColumn(Column):
+    """A statement period: ``YYYY`` for a year, ``YYYY-Qn`` for a quarter."""
+
+    def to_python(self, raw: str) -> statements.StatementPeriod:
+        try:
+            return statements.StatementPeriod.parse(raw)
+        except ValueError as exc:
+            raise CellError(str(exc)) from None
+
+    def describe(self) -> str:
+        return self.help_text or _("YYYY for a year, YYYY-Qn for a quarter")
+
+
+class StatementLineColumn(Column):
+    """A line code of the chart (clients/statements.py, README "Financial statements")."""
+
+    def to_python(self, raw: str) -> str:
+        if raw not in StatementLine.values:
+            raise CellError(_("unknown line item “%(line)s”; see the chart of lines") % {"line": raw})
+        return raw
+
+    def describe(self) -> str:
+        return self.help_text or _("a line code of the chart, e.g. total_assets, revenue, net_profit")
+
+
+@register_importer
+class StatementImporter(Importer):
+    """Corporate credit clients' statements, one row per client, period and line (DOMAIN 2.3).
+
+    A client-period in the file replaces that statement's lines; then the checks run on every
+    statement of the clients in the file, since they compare periods. RMs, branch managers and HR
+    may upload, each for the clients they may change (an RM their own book); a client outside
+    that scope reads as unknown."""
+
+    kind = "statements"
+    label = gettext_lazy("Financial statements")
+    allowed_roles = FinancialStatement.scope.actions["change"]
+    columns = (
+        TextColumn("client_no", max_length=40),
+        StatementPeriodColumn("period"),
+        StatementLineColumn("line"),
+        DecimalColumn("amount", max_digits=20, decimal_places=2, help_text=gettext_lazy(
+            "amount in yuan, at most 2 decimals; negative only on the lines the chart allows")),
+    )
+
+    def run(self, table: Table, report: ErrorReport) -> ImportResult:
+        rows, first_row = [], {}
+        for row, values in self.records(table, report):
+            period, line = values["period"], values["line"]
+            key = (values["client_no"], period.key, line)
+            if key in first_row:
+                report.add(row, "line", duplicate_message(" ".join(key), first_row[key]))
+                continue
+            first_row[key] = row
+            problem = statements.line_problem(line, values["amount"])
+            if problem:
+                report.add(row, "amount", problem)
+            if period.end > self.today:
+                report.add(row, "period", _("%(period)s has not ended yet") % {"period": period})
+            rows.append((row, values))
+
+        clients = {c.client_no: c for c in lookup(Client.objects.all(), "client_no",
+                                                  {values["client_no"] for _row, values in rows})}
+        if self.user is not None:
+            allowed = set(lookup(selectors.statement_clients(user=self.user).values_list("pk", flat=True), "pk",
+                                 {c.pk for c in clients.values() if c.client_type == Client.Type.CORPORATE}))
+            visible = set(lookup(Client.objects.restrict(self.user).values_list("pk", flat=True), "pk",
+                                 {c.pk for c in clients.values()}))
+        for row, values in rows:
+            client = clients.get(values["client_no"])
+            if client is None or (self.user is not None and client.pk not in visible):
+                report.add(row, "client_no", _unknown("client", values["client_no"]))
+            elif client.client_type != Client.Type.CORPORATE:
+                report.add(row, "client_no", _("“%(code)s” is not a corporate client; statements are kept for "
+                                               "corporate credit clients only") % {"code": client.client_no})
+            elif self.user is not None and client.pk not in allowed:
+                report.add(row, "client_no", _("you may not enter statements for “%(code)s”")
+                           % {"code": client.client_no})
+        if report or not rows:
+            return self.result()
+
+        items: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+        for _row, values in rows:
+            items[(values["client_no"], values["period"].key)][values["line"]] = values["amount"]
+        stored = services.statements_replace(
+            items=[services.StatementInput(clients[client_no], period, amounts)
+                   for (client_no, period), amounts in items.items()], by=self.user)
+        checks = stored.checks
+        return self.result(rows=table.rows_read, created=stored.created, updated=stored.updated,
+                           deleted=stored.lines_removed, notes=[
+                               ngettext("%(count)d statement line stored.", "%(count)d statement lines stored.",
+                                        stored.lines) % {"count": stored.lines},
+                               _("Checks: %(raised)d flags raised, %(updated)d updated, %(cleared)d cleared; "
+                                 "%(open)d open for these clients.") % checks.__dict__])

@@ -674,6 +674,8 @@ class ImportJob(models.Model):
     result = models.JSONField(_("result"), default=dict, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("uploaded by"))
+    # The worker reports in the language of the page the file came from.
+    language = models.CharField(_("language"), max_length=10, blank=True)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import (DecimalField, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
-                              QuerySet, Subquery, Value)
+from django.db.models import (Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
+                              QuerySet, Subquery, Value, When)
 from django.db.models.functions import Coalesce
 
+from clients import statements
 from clients.contribution import ContributionMethod, contribution_total_expression
 from clients.models import (Assignment, Branch, Client, ClientContribution, Complaint, Employee,
-                            Interaction, MonthlyBusiness, Role)
+                            FinancialStatement, Interaction, MonthlyBusiness, Role, StatementEntry,
+                            StatementFlag)
+from rmportal import scoping
 
 CONTRIBUTION_MONTHS = 12
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -141,3 +144,76 @@ def clients_for_view(*, user, action: str = "view") -> QuerySet[Client]:
     """Clients the user may ``action``, with their branch; the base of the client pages."""
     return Client.objects.restrict(user, action).select_related("branch", "branch__region")
 
+
+
+# --- financial statements of credit clients (DOMAIN 2.3) ----------------------------------------
+
+_SEVERITY_RANK = Case(When(severity=StatementFlag.Severity.CRITICAL, then=Value(3)),
+                      When(severity=StatementFlag.Severity.WARNING, then=Value(2)),
+                      default=Value(1), output_field=IntegerField())
+
+
+def statement_clients(*, user) -> QuerySet[Client]:
+    """The corporate clients whose statements the user may enter or upload.
+
+    ``FinancialStatement``'s "change" action decides the roles (RM, branch manager, HR); the rows
+    are then the clients the user sees, which for those roles is the same scope as the
+    statements' (RM: own book, branch manager: own branch, HR: the bank)."""
+    if not scoping.may(user, "change", FinancialStatement):
+        return Client.objects.none()
+    return Client.objects.restrict(user).filter(client_type=Client.Type.CORPORATE)
+
+
+def client_statements(*, user, client: Client) -> QuerySet[FinancialStatement]:
+    """The client's statements, newest first, with their key figures (one column per line of
+    ``statements.KEY_LINES``, None when not reported) and their open and total flags."""
+    key_figures = {
+        line.value: Subquery(StatementEntry.objects.filter(statement=OuterRef("pk"), line=line)
+                             .values("amount")[:1], output_field=_MONEY)
+        for line in statements.KEY_LINES}
+    flags = StatementFlag.objects.filter(statement=OuterRef("pk"))
+    return (FinancialStatement.objects.restrict(user).filter(client=client)
+            .annotate(**key_figures, open_flags=_count(flags.filter(status=StatementFlag.Status.OPEN)),
+                      all_flags=_count(flags))
+            .select_related("uploaded_by__employee").order_by("-period_end", "-kind"))
+
+
+def statement_lines(*, user, statement: FinancialStatement) -> dict[str, Decimal]:
+    """A statement's amounts by line code (the user must see the statement)."""
+    return dict(StatementEntry.objects.filter(statement__in=FinancialStatement.objects.restrict(user),
+                                              statement=statement).values_list("line", "amount"))
+
+
+def client_statement_flags(*, user, client: Client, action: str = "view") -> QuerySet[StatementFlag]:
+    """The client's flags, newest period first, the worst first within a period."""
+    return (StatementFlag.objects.restrict(user, action).filter(client=client)
+            .select_related("statement", "explained_by__employee")
+            .annotate(severity_rank=_SEVERITY_RANK)
+            .order_by("-statement__period_end", "-statement__kind", "-severity_rank", "rule", "subject"))
+
+
+def statement_flag_history(*, user, client: Client) -> QuerySet:
+    """The audit rows of the client's current flags the user may see, oldest first per flag."""
+    visible = StatementFlag.objects.restrict(user).filter(client=client).values("pk")
+    return (StatementFlag.history.filter(id__in=visible).select_related("history_user__employee")
+            .order_by("id", "history_date", "history_id"))
+
+
+def statement_flag_clients(*, user) -> QuerySet[Client]:
+    """Credit clients with open statement flags that the user may see (DOMAIN 2.3): counts of
+    open flags by severity, the worst severity, the latest period reported and the current RM."""
+    open_flags = StatementFlag.objects.filter(client=OuterRef("pk"), status=StatementFlag.Status.OPEN)
+    counts = {f"open_{severity}": _count(open_flags.filter(severity=severity))
+              for severity in StatementFlag.Severity.values}
+    latest = FinancialStatement.objects.filter(client=OuterRef("pk")).order_by("-period_end", "-kind")
+    rm = Assignment.objects.filter(client=OuterRef("pk"), ended_on__isnull=True)
+    return (Client.objects.restrict(user).filter(client_type=Client.Type.CORPORATE)
+            .annotate(**counts, open_flags=_count(open_flags),
+                      latest_period=Subquery(latest.values("period")[:1]),
+                      rm_no=Subquery(rm.values("rm__employee_no")[:1]),
+                      rm_name=Subquery(rm.values("rm__name")[:1]))
+            .annotate(worst_rank=Case(When(open_critical__gt=0, then=Value(3)),
+                                      When(open_warning__gt=0, then=Value(2)),
+                                      When(open_info__gt=0, then=Value(1)),
+                                      default=Value(0), output_field=IntegerField()))
+            .filter(open_flags__gt=0).select_related("branch"))

@@ -6,7 +6,11 @@ translated message when a rule is broken; nothing is stored then.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,9 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from clients import selectors
-from clients.models import Assignment, Client, Complaint, Employee, Interaction, Role, User
+from clients import selectors, statements
+from clients.books import book_months_refresh_since
+from clients.models import (Assignment, Client, Complaint, Employee, FinancialStatement, Interaction, Role,
+                            StatementEntry, StatementFlag, User)
 from rmportal.errors import ApplicationError
+from rmportal.history import DELETED, history_snapshot
 from rmportal.scoping import employee_of
 
 # Seed articles 3–4 hold service staff to 24 hours for a reported fault. A bank complaint usually
@@ -67,7 +74,8 @@ def client_reassign(*, client: Client, to_rm: Employee, on: dt.date, reason: str
 
     The open assignment ends on ``on`` (end dates are exclusive) and a new one starts that day, so
     the history has no gap and no overlap. ``to_rm`` must be an active RM of the client's branch,
-    the client active or dormant, ``on`` not before the start of the open assignment.
+    the client active or dormant, ``on`` not before the start of the open assignment. A back-dated
+    move rebuilds the books of the months from ``on`` on.
     """
     _check_reason(reason)
     if client.status not in _SERVED_STATUSES:
@@ -100,6 +108,7 @@ def client_reassign(*, client: Client, to_rm: Employee, on: dt.date, reason: str
     assignment._history_user = by
     assignment._change_reason = note or reason
     assignment.save()
+    book_months_refresh_since(since=on, branch_ids=[client.branch_id])
     return assignment
 
 
@@ -159,7 +168,8 @@ def book_handover(*, from_rm: Employee, plan: HandoverPlan, on: dt.date,
     Set-based: the open assignments are locked and closed in one statement and the new ones
     created in one more, whatever the size of the book. Every client of the plan must still be
     in ``from_rm``'s book, active or dormant, and ``on`` not before its assignment started; every
-    RM must be an active RM of the branch other than ``from_rm``.
+    RM must be an active RM of the branch other than ``from_rm``. A back-dated handover rebuilds the
+    books of the months from ``on`` on.
     """
     _check_reason(reason)
     if not plan:
@@ -195,7 +205,9 @@ def book_handover(*, from_rm: Employee, plan: HandoverPlan, on: dt.date,
     change_reason = note or reason
     bulk_update_with_history(list(current.values()), Assignment, ["ended_on"],
                              default_user=by, default_change_reason=change_reason)
-    return bulk_create_with_history(new, Assignment, default_user=by, default_change_reason=change_reason)
+    created = bulk_create_with_history(new, Assignment, default_user=by, default_change_reason=change_reason)
+    book_months_refresh_since(since=on, branch_ids={a.client.branch_id for a in current.values()})
+    return created
 
 
 @transaction.atomic
@@ -230,7 +242,8 @@ def employee_mark_left(*, employee: Employee, on: dt.date, by: User) -> Employee
 
 @transaction.atomic
 def client_mark_lost(*, client: Client, on: dt.date, reason: str, by: User) -> Client:
-    """Record that ``client`` was lost on ``on`` and end its open assignment that day (DOMAIN 2)."""
+    """Record that ``client`` was lost on ``on`` and end its open assignment that day (DOMAIN 2);
+    a back-dated loss rebuilds the books of the months from ``on`` on."""
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.LOST:
         raise ApplicationError(_("Client %(client)s was already lost on %(on)s.")
@@ -256,6 +269,8 @@ def client_mark_lost(*, client: Client, on: dt.date, reason: str, by: User) -> C
     client.lost_reason = reason
     _full_clean(client)
     client.save(update_fields=["status", "lost_on", "lost_reason"])
+    if current is not None:
+        book_months_refresh_since(since=on, branch_ids=[client.branch_id])
     return client
 
 
@@ -320,3 +335,203 @@ def complaint_resolve(*, complaint: Complaint, resolved_at: dt.datetime, resolut
     _full_clean(complaint)
     complaint.save(update_fields=["resolved_at", "resolution"])
     return complaint
+
+
+# --- financial statements of credit clients (DOMAIN 2.3) ----------------------------------------
+
+class StatementInput(NamedTuple):
+    """One client-period's statement as entered: line code → amount (lines left out: not reported)."""
+
+    client: Client
+    period: str
+    amounts: Mapping[str, Decimal]
+
+
+@dataclass
+class StatementsStored:
+    created: int = 0
+    updated: int = 0
+    lines: int = 0
+    lines_removed: int = 0
+    checks: FlagsChecked | None = None
+
+
+@dataclass
+class FlagsChecked:
+    raised: int = 0
+    updated: int = 0
+    cleared: int = 0
+    open: int = 0
+
+
+def statement_problems(item: StatementInput, *, today: dt.date) -> dict[str, str]:
+    """What is wrong with one statement as entered, by line code ("" for the statement as a
+    whole); the same rules as the import's (DOMAIN 2.3, 6)."""
+    problems = {}
+    if item.client.client_type != Client.Type.CORPORATE:
+        problems[""] = _("%(client)s is not a corporate client; statements are kept for corporate credit "
+                         "clients only.") % {"client": item.client}
+    try:
+        period = statements.StatementPeriod.parse(item.period)
+    except ValueError as exc:
+        problems["period"] = str(exc)
+    else:
+        if period.end > today:
+            problems["period"] = _("%(period)s has not ended yet.") % {"period": period}
+    for line, amount in item.amounts.items():
+        problem = statements.line_problem(line, amount)
+        if problem:
+            problems[line] = problem
+    return problems
+
+
+@transaction.atomic
+def statements_replace(*, items: Sequence[StatementInput], by: User | None,
+                       now: dt.datetime | None = None) -> StatementsStored:
+    """Store credit clients' statements, each replacing the client-period's earlier lines, then
+    run the checks on every statement of the clients concerned (DOMAIN 2.3).
+
+    Set-based: one query finds the statements already there, one deletes their lines, bulk
+    inserts write the rest. Refuses the whole batch (``ApplicationError``, problems by line in
+    ``extra["problems"]``) when a client is not corporate, a period is malformed or not over, a
+    line is unknown or negative where it may not be, or a client-period comes twice.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    seen, problems = set(), {}
+    for item in items:
+        found = statement_problems(item, today=today)
+        period = item.period if "period" in found else statements.StatementPeriod.parse(item.period).key
+        key = (item.client.pk, period)
+        if key in seen:
+            found[""] = _("The statement of %(client)s for %(period)s comes twice.") % {
+                "client": item.client, "period": item.period}
+        seen.add(key)
+        problems.update(found)
+    if problems:
+        raise ApplicationError(" ".join(dict.fromkeys(problems.values())), extra={"problems": problems})
+    if not items:
+        return StatementsStored(checks=FlagsChecked())
+    # Periods as the chart spells them ("2025-q3" → "2025-Q3"), so that lookups find them.
+    items = [StatementInput(item.client, statements.StatementPeriod.parse(item.period).key, item.amounts)
+             for item in items]
+
+    client_ids = sorted({item.client.pk for item in items})
+    existing = {(s.client_id, s.period): s for s in FinancialStatement.objects.select_for_update()
+                .filter(client_id__in=client_ids, period__in={item.period for item in items}).order_by("pk")}
+    stale_ids, new, kept = [], [], []
+    for item in items:
+        statement = existing.get((item.client.pk, item.period))
+        if statement is None:
+            period = statements.StatementPeriod.parse(item.period)
+            new.append(FinancialStatement(client=item.client, period=period.key, kind=period.kind,
+                                          period_end=period.end, uploaded_by=by, uploaded_at=now))
+        else:
+            statement.uploaded_by, statement.uploaded_at = by, now
+            stale_ids.append(statement.pk)
+            kept.append(statement)
+    removed = StatementEntry.objects.filter(statement_id__in=stale_ids).delete()[0] if stale_ids else 0
+    FinancialStatement.objects.bulk_update(kept, ["uploaded_by", "uploaded_at"])
+    FinancialStatement.objects.bulk_create(new)
+    saved = {(s.client_id, s.period): s for s in (*kept, *new)}
+    entries = [StatementEntry(statement=saved[(item.client.pk, item.period)], line=line, amount=amount)
+               for item in items for line, amount in item.amounts.items()]
+    StatementEntry.objects.bulk_create(entries, batch_size=5000)
+    checks = statement_checks_run(client_ids=client_ids, now=now, by=by)
+    return StatementsStored(created=len(new), updated=len(kept), lines=len(entries), lines_removed=removed,
+                            checks=checks)
+
+
+def statement_save(*, client: Client, period: str, amounts: Mapping[str, Decimal], by: User) -> FinancialStatement:
+    """Store one statement entered on the form (see ``statements_replace``)."""
+    statements_replace(items=[StatementInput(client, period, amounts)], by=by)
+    return FinancialStatement.objects.get(client=client, period=statements.StatementPeriod.parse(period).key)
+
+
+def _client_statements(client_ids: Sequence[int]) -> tuple[dict, dict]:
+    """{client id: {period: {line: amount}}} and {(client id, period): statement id}: two queries."""
+    ids, books = {}, defaultdict(dict)
+    for pk, client_id, period in FinancialStatement.objects.filter(client_id__in=client_ids).values_list(
+            "pk", "client_id", "period"):
+        ids[(client_id, period)] = pk
+        books[client_id][period] = {}
+    by_pk = {pk: key for key, pk in ids.items()}
+    for statement_id, line, amount in StatementEntry.objects.filter(
+            statement__client_id__in=client_ids).values_list("statement_id", "line", "amount"):
+        client_id, period = by_pk[statement_id]
+        books[client_id][period][line] = amount
+    return books, ids
+
+
+@transaction.atomic
+def statement_checks_run(*, client_ids: Iterable[int], now: dt.datetime | None = None,
+                         by: User | None = None) -> FlagsChecked:
+    """Run the statement checks (clients/statements.py) on every statement of the clients and
+    bring their flags up to date (DOMAIN 2.3): a flag that still trips keeps its status and
+    explanation and takes the new figures; one that no longer trips is deleted (its history
+    keeps it); a new one opens. Set-based per chunk of clients, flags locked in key order."""
+    now = now or timezone.now()
+    counts = FlagsChecked()
+    for chunk in _chunks(sorted(set(client_ids))):
+        books, statement_ids = _client_statements(chunk)
+        existing = {(f.statement_id, f.rule, f.subject): f for f in
+                    StatementFlag.objects.select_for_update().filter(client_id__in=chunk).order_by("pk")}
+        new, changed, still = [], [], set()
+        for client_id, book in books.items():
+            for finding in statements.statement_findings(book):
+                key = (statement_ids[(client_id, finding.period)], finding.rule, finding.subject)
+                still.add(key)
+                flag = existing.get(key)
+                if flag is None:
+                    new.append(StatementFlag(statement_id=key[0], client_id=client_id, rule=finding.rule,
+                                             subject=finding.subject, severity=finding.severity,
+                                             figures=finding.figures, raised_at=now))
+                elif flag.figures != finding.figures or flag.severity != finding.severity:
+                    flag.figures, flag.severity = finding.figures, finding.severity
+                    changed.append(flag)
+        gone = [flag.pk for key, flag in existing.items() if key not in still]
+        if gone:
+            stale = StatementFlag.objects.filter(pk__in=gone)
+            history_snapshot(stale, history_type=DELETED, user=by,
+                             reason=_("No longer raised by the statement checks"))
+            stale.delete()
+        if changed:
+            bulk_update_with_history(changed, StatementFlag, ["figures", "severity"], default_user=by,
+                                     default_change_reason=_("Figures updated by the statement checks"))
+        if new:
+            bulk_create_with_history(new, StatementFlag, default_user=by,
+                                     default_change_reason=_("Raised by the statement checks"))
+        counts.raised += len(new)
+        counts.updated += len(changed)
+        counts.cleared += len(gone)
+    counts.open = StatementFlag.objects.filter(client_id__in=list(set(client_ids)),
+                                               status=StatementFlag.Status.OPEN).count()
+    return counts
+
+
+def _chunks(values: Sequence, size: int = 2000) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+EXPLAINED_STATUSES = (StatementFlag.Status.ACCEPTED, StatementFlag.Status.EXPLAINED, StatementFlag.Status.ESCALATED)
+
+
+@transaction.atomic
+def statement_flag_explain(*, flag: StatementFlag, status: str, explanation: str, by: User) -> StatementFlag:
+    """Record what was found about a flag (DOMAIN 2.3): accepted, explained or escalated, always
+    with a note. The flag's history keeps who changed it, when, and from what to what."""
+    if status not in EXPLAINED_STATUSES:
+        raise ApplicationError(_("Choose accepted, explained or escalated."))
+    explanation = (explanation or "").strip()
+    if not explanation:
+        raise ApplicationError(_("Write down the explanation or the reason for the decision."))
+    flag = StatementFlag.objects.select_for_update().get(pk=flag.pk)
+    before = flag.get_status_display()
+    flag.status, flag.explanation = status, explanation
+    flag.explained_by, flag.explained_at = by, timezone.now()
+    flag._history_user = by
+    flag._change_reason = _("Status %(before)s → %(after)s") % {"before": before, "after": flag.get_status_display()}
+    _full_clean(flag, exclude=["statement", "client", "explained_by"])
+    flag.save(update_fields=["status", "explanation", "explained_by", "explained_at"])
+    return flag

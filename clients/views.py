@@ -22,6 +22,7 @@ from clients.filtersets import ClientFilterSet
 from clients.forms import (BookHandoverForm, ClientLostForm, ClientReassignForm, ComplaintOpenForm,
                            ComplaintResolveForm, EmployeeLeftForm, HandoverConfirmForm, InteractionForm)
 from clients.models import Branch, Client, Employee
+from clients.views_statements import statement_section
 from rmportal import scoping
 from rmportal.errors import ApplicationError
 from rmportal.views import ApplicationErrorFormMixin, RestrictedMixin, RoleRequiredMixin
@@ -188,6 +189,7 @@ class ClientDetailView(RestrictedMixin, DetailView):
             may_change=scoping.may(user, CHANGE, Client) and client.status != Client.Status.LOST,
             interaction_form=InteractionForm(prefix="interaction") if may_interact else None,
             complaint_form=ComplaintOpenForm(prefix="complaint") if may_interact else None,
+            **statement_section(user=user, client=client),
             **kwargs)
 
     def _complaints(self, may_interact):

@@ -1,5 +1,6 @@
 """Filters on appraisal lists, shared by the pages and the API (STYLE 4)."""
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Branch, Region
@@ -29,10 +30,16 @@ class AppraisalFilterSet(django_filters.FilterSet):
     employee = django_filters.CharFilter(label=_("RM employee number"), field_name="employee__employee_no")
     grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices, empty_label=_("All"))
     state = django_filters.ChoiceFilter(label=_("State"), choices=Appraisal.State.choices, empty_label=_("All"))
+    missing = django_filters.BooleanFilter(label=_("Missing inputs"), method="filter_missing")
 
     class Meta:
         model = Appraisal
-        fields = ["period", "branch", "region", "employee", "grade", "state"]
+        fields = ["period", "branch", "region", "employee", "grade", "state", "missing"]
+
+    def filter_missing(self, queryset, name, value):
+        """Computed appraisals waiting for a target or a manual score (as ``selectors.progress`` counts them)."""
+        waiting = Q(state=Appraisal.State.COMPUTED) & ~Q(missing=[])
+        return queryset.filter(waiting) if value else queryset.exclude(waiting)
 
 
 class SchemeFilterSet(django_filters.FilterSet):

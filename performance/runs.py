@@ -6,13 +6,14 @@ takes the run's row lock and is idempotent (a branch reported twice is listed on
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from performance.models import ScheduledRun
+from performance.models import ScheduledRun, Scheme
 from performance.periods import MONTH, Period
 from rmportal import scoping
 from rmportal.errors import ApplicationError
@@ -85,19 +86,35 @@ def scheduled_runs(user):
     return ScheduledRun.objects.restrict(user).select_related("triggered_by").order_by("-started_at", "-id")
 
 
+CLOCK_SLACK = dt.timedelta(seconds=5)
+"""The web server queues a job by its clock, the worker records the run by its own."""
+
+
+def scheduled_run_since(user, *, kind: str, key: str, since: dt.datetime) -> ScheduledRun | None:
+    """The run of a job queued at ``since``: the first run of ``kind`` and ``key`` the user may
+    see that started then or later; None while no worker has started it."""
+    return (ScheduledRun.objects.restrict(user).filter(kind=kind, key=key, started_at__gte=since - CLOCK_SLACK)
+            .order_by("started_at", "id").first())
+
+
 # What HR may start by hand, and what the key means for it.
 JOB_KINDS = (ScheduledRun.Kind.APPRAISALS, ScheduledRun.Kind.RETENTION, ScheduledRun.Kind.REMINDERS)
 
 
-def scheduled_job_request(*, kind: str, key: str, by) -> str:
+def scheduled_job_request(*, kind: str, key: str, by, branch_code: str | None = None) -> str:
     """Queues a job on behalf of ``by`` once the current transaction commits: the appraisals of a
-    period (YYYY-MM, YYYY-Qn, YYYY), the retention-risk scores of a month (YYYY-MM), or today's
-    reminders (no key). Only HR may (ScheduledRun's ``trigger`` action). Returns the key used."""
+    period (YYYY-MM, YYYY-Qn, YYYY), of every branch with an active scheme or of ``branch_code``
+    alone (DOMAIN 3.3), the retention-risk scores of a month (YYYY-MM), or today's reminders (no
+    key). Only HR may (ScheduledRun's ``trigger`` action). Returns the key used."""
     if not scoping.may(by, "trigger", ScheduledRun):
         raise ApplicationError(_("Only HR may start a scheduled job."))
     key = (key or "").strip()
+    if branch_code and kind != ScheduledRun.Kind.APPRAISALS:
+        raise ApplicationError(_("Only appraisals are computed for one branch."))
     if kind == ScheduledRun.Kind.APPRAISALS:
         key = Period.parse(key).key
+        if branch_code and not Scheme.objects.filter(is_active=True, branch__code=branch_code).exists():
+            raise ApplicationError(_("Branch %(code)s has no active scheme.") % {"code": branch_code})
     elif kind == ScheduledRun.Kind.RETENTION:
         period = Period.parse(key)
         if period.kind != MONTH:
@@ -113,7 +130,7 @@ def scheduled_job_request(*, kind: str, key: str, by) -> str:
     from performance.tasks import appraisals_start
 
     signature = {
-        ScheduledRun.Kind.APPRAISALS: appraisals_start.si(period=key, triggered_by=by.pk),
+        ScheduledRun.Kind.APPRAISALS: appraisals_start.si(period=key, triggered_by=by.pk, branch_code=branch_code),
         ScheduledRun.Kind.RETENTION: retention_start.si(month=key, triggered_by=by.pk),
         ScheduledRun.Kind.REMINDERS: reminders_daily.si(day=key, triggered_by=by.pk),
     }[kind]

@@ -126,9 +126,12 @@ def pool_ledger(user, *, branch_id: int | None = None, period: str | None = None
     return qs.order_by("-id")
 
 
-def progress(user, period: str) -> dict[str, int]:
-    """How many appraisals of the period are in each state, and how many miss inputs."""
+def progress(user, period: str, *, branch=None) -> dict[str, int]:
+    """How many appraisals of the period (of one branch, when given) are in each state, and how
+    many miss inputs."""
     qs = Appraisal.objects.restrict(user).filter(period=period)
+    if branch is not None:
+        qs = qs.filter(branch=branch)
     counts = dict(qs.values_list("state").annotate(n=Count("id")))
     counts["missing_inputs"] = qs.filter(state=Appraisal.State.COMPUTED).exclude(missing=[]).count()
     return counts

@@ -143,11 +143,14 @@ def monthly_run(month: str | None = None, triggered_by: int | None = None) -> li
 
 
 @shared_task(**STEP_TASK)
-def appraisals_start(period: str, triggered_by: int | None = None, then: dict | None = None) -> int:
-    """Fans the appraisals of ``period`` out over the branches with an active scheme."""
+def appraisals_start(period: str, triggered_by: int | None = None, then: dict | None = None,
+                     branch_code: str | None = None) -> int:
+    """Fans the appraisals of ``period`` out over the branches with an active scheme, or runs
+    them for ``branch_code`` alone (HR's request for one branch)."""
     key = Period.parse(period).key
+    branch_codes = [branch_code] if branch_code else appraisal_branch_codes()
     return fan_out(kind=ScheduledRun.Kind.APPRAISALS, key=key, branch_task=appraisals_branch,
-                   branch_codes=appraisal_branch_codes(), triggered_by=triggered_by, then=then)
+                   branch_codes=branch_codes, triggered_by=triggered_by, then=then)
 
 
 @shared_task(bind=True, **BRANCH_TASK)

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -27,15 +28,17 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from clients.models import Branch, Employee, Role
 from performance import selectors
-from performance.appraisals import appraisal_run
 from performance.bonus import pool_allocate, pool_reverse
 from performance.filtersets import AppraisalFilterSet
 from performance.forms import (AppealForm, AppraisalRunForm, CommentForm, DecisionForm, ManualScoreForm, SchemeCopyForm,
                                PeriodApproveForm, PoolAllocationForm, PoolReversalForm, ReasonForm)
-from performance.models import Appraisal, AppraisalLine, BonusStatement, PerformancePool, PoolEntry, Scheme
+from performance.models import (Appraisal, AppraisalLine, BonusStatement, PerformancePool, PoolEntry, ScheduledRun,
+                                Scheme)
+from performance.runs import scheduled_job_request
 from performance.schemes import scheme_copy
 from performance.periods import Period
 from performance.scoring import Grade
+from performance.views_operations import POLL_SECONDS, queued_query, queued_run
 from performance.workflow import (appeal_deadline, appraisal_acknowledge, appraisal_appeal, appraisal_approve,
                                   appraisal_publish, appraisal_reopen, appraisal_review, appraisal_score_manual,
                                   appraisal_submit, period_approve)
@@ -172,7 +175,9 @@ class AppraisalListView(RoleRequiredMixin, ListView):
 
 
 class AppraisalRunView(RoleRequiredMixin, FormView):
-    """HR computes (or recomputes) the appraisals of a period, for one branch or all (DOMAIN 3.3)."""
+    """HR computes (or recomputes) the appraisals of a period, for one branch or all (DOMAIN 3.3).
+    The run is queued like the scheduled one (one task per branch, recorded on the operations
+    page); the page then follows its progress until it is done."""
 
     allowed_roles = RUN_ROLES
     template_name = "performance/appraisal_run.html"
@@ -185,16 +190,20 @@ class AppraisalRunView(RoleRequiredMixin, FormView):
     def get_initial(self):
         return {"period": self.request.GET.get("period", "")}
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(queued=queued_run(self.request), poll_seconds=POLL_SECONDS, **kwargs)
+
     def form_valid(self, form):
         branch = form.cleaned_data["branch"]
+        kind = ScheduledRun.Kind.APPRAISALS
         try:
-            result = appraisal_run(period=form.cleaned_data["period"], branch_code=branch.code if branch else None,
-                                   reason=_("computed on request of %(name)s") % {
-                                       "name": display_user(self.request.user)})
+            key = scheduled_job_request(kind=kind, key=form.cleaned_data["period"], by=self.request.user,
+                                        branch_code=branch.code if branch else None)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             return self.form_invalid(form)
-        return self.render_to_response(self.get_context_data(form=form, result=result, branch=branch))
+        query = {"period": key, **queued_query(kind=kind, key=key)}
+        return redirect(f"{reverse('performance:appraisal-run')}?{urlencode(query)}")
 
 
 # --- one appraisal ------------------------------------------------------------------------------

@@ -5,5 +5,6 @@ from rmportal import import_views
 app_name = "imports"
 urlpatterns = [
     path("", import_views.ImportUploadView.as_view(), name="upload"),
+    path("<int:pk>/", import_views.ImportJobView.as_view(), name="job"),
     path("<slug:kind>/template.csv", import_views.ImportTemplateView.as_view(), name="template"),
 ]

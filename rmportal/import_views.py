@@ -1,15 +1,19 @@
-"""The upload page for imports (DOMAIN 6): HR picks a kind, uploads a file, reads the report."""
+"""The upload page for imports (DOMAIN 6): HR picks a kind and uploads a file, which is imported
+in the background; the job's page shows its progress, then the report."""
 import csv
 
 from django import forms
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from django.views.generic import FormView
+from django.views.generic import DetailView, FormView
 
 from rmportal import scoping
 from rmportal.errors import ApplicationError
-from rmportal.importing import XLSX_SUFFIXES, ImportRejected, importer_kinds, run_import
+from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_create, import_job_finished,
+                                  import_job_result_lines, import_jobs)
+from rmportal.importing import XLSX_SUFFIXES, importer_kinds
 from rmportal.views import RoleRequiredMixin
 
 IMPORT_ROLES = frozenset({scoping.HR})
@@ -47,19 +51,43 @@ class ImportUploadView(RoleRequiredMixin, FormView):
         return {"kind": kind} if kind else {}
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(kinds=kinds_for(self.request.user), **kwargs)
+        jobs = list(import_jobs(self.request.user)[:RECENT_JOBS])
+        return super().get_context_data(kinds=kinds_for(self.request.user), jobs=jobs, **kwargs)
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         try:
-            result = run_import(form.cleaned_data["kind"], upload, filename=upload.name, user=self.request.user)
-        except ImportRejected as exc:
-            return self.render_to_response(self.get_context_data(form=form, rejected=exc))
+            job = import_job_create(kind=form.cleaned_data["kind"], fileobj=upload, filename=upload.name,
+                                    user=self.request.user)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             return self.form_invalid(form)
-        fresh = self.get_form_class()(user=self.request.user, initial={"kind": form.cleaned_data["kind"]})
-        return self.render_to_response(self.get_context_data(form=fresh, result=result))
+        return redirect("imports:job", pk=job.pk)
+
+
+class ImportJobView(RoleRequiredMixin, DetailView):
+    """One import job: its progress while it runs (the status part polls itself with htmx and
+    stops once the job is finished), then the report or the errors."""
+
+    allowed_roles = IMPORT_ROLES
+    context_object_name = "job"
+    poll_seconds = 1
+
+    def get_queryset(self):
+        return import_jobs(self.request.user)
+
+    def get_template_names(self):
+        if self.request.htmx and not self.request.htmx.history_restore_request:
+            return ["imports/_job_status.html"]
+        return ["imports/job.html"]
+
+    def get_context_data(self, **kwargs):
+        job = self.object
+        return super().get_context_data(
+            finished=import_job_finished(job), stage_label=STAGE_LABELS.get(job.stage, ""),
+            lines=import_job_result_lines(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
+                                                                   "label", job.kind),
+            poll_seconds=self.poll_seconds, **kwargs)
 
 
 class ImportTemplateView(RoleRequiredMixin, View):

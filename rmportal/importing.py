@@ -9,6 +9,11 @@ header row, lets the kind validate and store the rows inside one transaction, an
 an ``ImportResult`` or raises ``ImportRejected`` listing every (row, column, reason) it found — up
 to ``MAX_ERRORS`` — in which case nothing of the file is stored. Rows are numbered as a
 spreadsheet shows them: the header is row 1, the first data row is row 2.
+
+A caller that shows progress (the background import jobs) passes ``progress``, a callable
+``progress(stage, rows_done, rows_total)``: it is called once per ``PROGRESS_EVERY`` rows read
+while the rows are checked, then when the rows are stored and, for kinds that recompute figures
+afterwards, when that starts. It is called from inside the import's transaction.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +45,13 @@ from rmportal.errors import ApplicationError
 
 MAX_ERRORS = 1000
 HEADER_ROW = 1
+# Progress stages, in order (the import jobs store them).
+CHECKING, STORING, RECOMPUTING = "checking", "storing", "recomputing"
+PROGRESS_EVERY = 1000
+"""Rows read between two progress reports."""
+ProgressCallback = Callable[[str, int, int], None]
+"""``progress(stage, rows_done, rows_total)``; rows_total is an estimate (0: unknown) until every
+row is read."""
 # Characters str.strip() removes or that may not stand in a cell kept as it is: control
 # characters, the unit separator that joins a row's cells, and Unicode spaces.
 NOT_SPACE = "\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
@@ -68,7 +80,7 @@ class ImportRejected(ApplicationError):
     """The file was refused as a whole; ``errors`` lists (row, column, reason) triples."""
 
     def __init__(self, errors: Iterable[RowError], *, kind: str = "", filename: str = "",
-                 truncated: bool = False):
+                 truncated: bool = False, total: int | None = None):
         # Sorted by row so that a report reads top to bottom; file-wide errors come first.
         self.errors: list[RowError] = sorted((RowError(*error) for error in errors),
                                              key=lambda error: -1 if error.row is None else error.row)
@@ -76,6 +88,8 @@ class ImportRejected(ApplicationError):
         self.filename = filename
         self.truncated = truncated
         count = len(self.errors)
+        # How many errors were found, listed or not (at least the listed ones).
+        self.total = max(total or 0, count)
         if truncated:
             message = _("%(filename)s was rejected: more than %(count)d errors; nothing was stored.") % {
                 "filename": filename or kind, "count": count}
@@ -122,8 +136,10 @@ class ErrorReport:
         self.errors: list[RowError] = []
         self.limit = limit
         self.truncated = False
+        self.total = 0  # every error found, the unlisted ones too
 
     def add(self, row: int | None, column: str, reason: str) -> None:
+        self.total += 1
         if len(self.errors) < self.limit:
             self.errors.append(RowError(row, column, str(reason)))
         else:
@@ -462,17 +478,23 @@ class RowPattern:
 
 class Table:
     """A file's header (normalised column names) and its data rows as lists of strings, each as
-    long as the header. Blank rows are skipped; a value under no column name is an error."""
+    long as the header. Blank rows are skipped; a value under no column name is an error.
+    ``rows_expected`` estimates the data rows (0: unknown) for ``progress``, which hears of every
+    ``PROGRESS_EVERY`` rows read and of the end of the rows (the import then stores them)."""
 
-    def __init__(self, header: list[str], source: Iterator[list[str]], report: ErrorReport):
+    def __init__(self, header: list[str], source: Iterator[list[str]], report: ErrorReport, *,
+                 progress: ProgressCallback | None = None, rows_expected: int = 0):
         self.header = header
         self._source = source
         self._report = report
         self.rows_read = 0
+        self.rows_expected = rows_expected
+        self._progress = progress
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         width = len(self.header)
         number, count = HEADER_ROW, 0
+        progress, expected = self._progress, self.rows_expected
         try:
             for cells in self._source:
                 number += 1
@@ -491,7 +513,12 @@ class Table:
                 if (not first or first.isspace()) and not "".join(cells).strip():
                     continue
                 count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(CHECKING, count, max(expected, count))
                 yield number, cells
+            if progress is not None:
+                # Every kind reads all its rows before it writes: what follows is storing.
+                progress(STORING, count, count)
         except READ_ERRORS as exc:
             error = _read_error(exc, number + 1)
             self._report.add(error.row, "", error.reason)
@@ -589,35 +616,80 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _xlsx_source(fileobj) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
+class _XlsxSource:
+    """The first sheet's rows as lists of text. ``declared_rows`` is the sheet size the file
+    states (header included), known once the first row is read: a progress estimate only."""
 
+    def __init__(self, fileobj):
+        self.declared_rows = 0
+        self._rows = self._read(fileobj)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()
+
+    def _read(self, fileobj) -> Iterator[list[str]]:
+        from openpyxl import load_workbook
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # openpyxl warns about styles it does not need
+                workbook = load_workbook(fileobj, read_only=True, data_only=True)
+        except Exception:  # openpyxl raises many kinds (BadZipFile, KeyError, InvalidFileException …)
+            raise UnreadableFile(_("the file is not a readable XLSX workbook")) from None
+        try:
+            if not workbook.worksheets:
+                return
+            sheet = workbook.worksheets[0]
+            try:
+                self.declared_rows = int(sheet.max_row or 0)
+            except (TypeError, ValueError):
+                self.declared_rows = 0
+            # Some writers store a wrong sheet size; read what is there instead.
+            sheet.reset_dimensions()
+            for values in sheet.iter_rows(values_only=True):
+                yield [_cell_text(value) for value in values]
+        finally:
+            workbook.close()
+
+
+def _count_lines(fileobj) -> int:
+    """The lines of a seekable file, read in blocks and rewound: an estimate of a CSV file's rows
+    (blank lines and line breaks inside cells count too). 0 when the file cannot be rewound."""
+    if not _seekable(fileobj):
+        return 0
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not need
-            workbook = load_workbook(fileobj, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds (BadZipFile, KeyError, InvalidFileException …)
-        raise UnreadableFile(_("the file is not a readable XLSX workbook")) from None
-    try:
-        if not workbook.worksheets:
-            return
-        sheet = workbook.worksheets[0]
-        # Some writers store a wrong sheet size; read what is there instead.
-        sheet.reset_dimensions()
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
-    finally:
-        workbook.close()
+        position = fileobj.tell()
+        lines, last = 0, None
+        while True:
+            block = fileobj.read(1 << 20)
+            if not block:
+                break
+            lines += block.count(b"\n" if isinstance(block, bytes) else "\n")
+            last = block[-1:]
+        fileobj.seek(position)
+    except (OSError, ValueError):
+        return 0
+    if last is not None and last not in (b"\n", "\n"):
+        lines += 1  # the last line has no line break
+    return lines
 
 
 @contextmanager
-def open_table(fileobj, *, filename: str, report: ErrorReport):
-    """Opens ``fileobj`` as a Table, or yields None after reporting why it cannot be read."""
+def open_table(fileobj, *, filename: str, report: ErrorReport, progress: ProgressCallback | None = None):
+    """Opens ``fileobj`` as a Table, or yields None after reporting why it cannot be read. With
+    ``progress``, the table estimates its rows first and reports them as they are read."""
     if isinstance(fileobj, File):
         fileobj = fileobj.file
         if hasattr(fileobj, "seek"):
             fileobj.seek(0)
     cleanup = []
+    lines = 0  # the file's lines, header included, when progress is shown
     try:
         if _is_xlsx(fileobj, filename):
             if not _seekable(fileobj):
@@ -627,8 +699,10 @@ def open_table(fileobj, *, filename: str, report: ErrorReport):
                 spooled.seek(0)
                 cleanup.append(spooled.close)
                 fileobj = spooled
-            source = _xlsx_source(fileobj)
+            source = _XlsxSource(fileobj)
         else:
+            if progress is not None:
+                lines = _count_lines(fileobj)
             stream, detach = _text_stream(fileobj)
             cleanup.append(detach)
             source = csv.reader(stream, strict=False)
@@ -652,7 +726,9 @@ def open_table(fileobj, *, filename: str, report: ErrorReport):
             report.add(HEADER_ROW, "", _("the first row must name the columns"))
             yield None
             return
-        yield Table(header, source, report)
+        if isinstance(source, _XlsxSource):
+            lines = source.declared_rows  # read with the first row
+        yield Table(header, source, report, progress=progress, rows_expected=max(lines - HEADER_ROW, 0))
     finally:
         for close in reversed(cleanup):
             try:
@@ -674,7 +750,8 @@ class Importer:
     """One kind of file. Subclasses set ``kind``, ``label`` and ``columns`` and implement ``run``,
     which validates (reporting into ``report``) and, when the report stays empty, stores.
     ``run`` is called inside the import's transaction; when the report holds errors afterwards
-    everything it wrote is rolled back."""
+    everything it wrote is rolled back. A kind with a long step after storing (a recompute)
+    announces it with ``report_stage``."""
 
     kind: ClassVar[str]
     label: ClassVar[str]
@@ -682,10 +759,17 @@ class Importer:
     allowed_roles: ClassVar[frozenset[str]] = frozenset({scoping.HR})
     do_not_call_in_templates = True  # templates list the classes themselves
 
-    def __init__(self, *, filename: str, user=None):
+    def __init__(self, *, filename: str, user=None, progress: ProgressCallback | None = None):
         self.filename = filename
         self.user = user
         self.today = timezone.localdate()
+        self.progress = progress
+
+    def report_stage(self, stage: str, table: Table) -> None:
+        """Tells the progress callback, if any, that the import moved on to ``stage`` with every
+        row read."""
+        if self.progress is not None:
+            self.progress(stage, table.rows_read, table.rows_read)
 
     @classmethod
     def column(cls, name: str) -> Column:
@@ -813,27 +897,34 @@ def importer_for(kind: str) -> type[Importer]:
             "kind": kind, "kinds": ", ".join(sorted(_registry))}) from None
 
 
-def run_import(kind: str, fileobj, *, filename: str, user=None) -> ImportResult:
+def run_import(kind: str, fileobj, *, filename: str, user=None,
+               progress: ProgressCallback | None = None) -> ImportResult:
     """Imports the CSV or XLSX file ``fileobj`` (binary or text file object) as ``kind``: all rows
     or none (DOMAIN 6). ``user`` None means a trusted caller such as a management command; a
     given user must hold a role the kind allows (HR by default) or ``PermissionDenied`` is raised.
-    Raises ``ImportRejected`` with every (row, column, reason) when any row is bad."""
+    Raises ``ImportRejected`` with every (row, column, reason) when any row is bad. ``progress``
+    hears how far the import got (see the module's docstring); it is called inside the import's
+    transaction, so whatever it writes to the database must go through another connection to be
+    seen before the end."""
     importer_class = importer_for(kind)
     if user is not None and not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
-    importer = importer_class(filename=filename, user=user)
+    importer = importer_class(filename=filename, user=user, progress=progress)
     report = ErrorReport()
     started = time.monotonic()
 
     def rejected():
-        return ImportRejected(report.errors, kind=kind, filename=filename, truncated=report.truncated)
+        return ImportRejected(report.errors, kind=kind, filename=filename, truncated=report.truncated,
+                              total=report.total)
 
-    with open_table(fileobj, filename=filename, report=report) as table:
+    with open_table(fileobj, filename=filename, report=report, progress=progress) as table:
         if table is None:
             raise rejected()
         importer.check_header(table.header, report)
         if report:
             raise rejected()
+        if progress is not None:
+            progress(CHECKING, 0, table.rows_expected)
         with transaction.atomic():
             result = importer.run(table, report)
             if not report and table.rows_read == 0:

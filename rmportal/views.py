@@ -2,6 +2,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
 
 from rmportal import scoping
 from rmportal.errors import ApplicationError
@@ -50,4 +51,12 @@ def home(request):
     if role == scoping.RM:
         employee = scoping.employee_of(request.user)
         return redirect("clients:rm-book", employee_no=employee.employee_no)
+    if role in scoping.BRANCH_ROLES:
+        employee = scoping.employee_of(request.user)
+        return redirect("clients:branch-home", code=employee.branch.code)
+    if role == scoping.HR:
+        try:
+            return redirect(reverse("careers:attrition"))
+        except NoReverseMatch:  # the attrition dashboard is not installed in this build
+            pass
     return redirect("clients:branch-list")

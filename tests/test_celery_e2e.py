@@ -158,3 +158,25 @@ def test_beat_monthly_entry_runs_in_a_real_worker_and_records_the_run(worker, no
     # Every branch of every stage went through the worker as a task of its own.
     log = worker["log"].read_text(errors="replace")
     assert log.count("performance.tasks.appraisals_branch") >= 3 * len(periods)
+
+
+def test_uploaded_file_is_imported_by_a_real_worker_with_its_progress(worker, not_eager):
+    from clients.models import Branch, ImportJob
+    from clients.tasks import import_job_execute
+
+    rows = "".join(f"\nX{n:04d},Branch {n},R-E2E,East" for n in range(2500))
+    job = ImportJob.objects.create(kind="branches", filename="branches.csv", created_by=None,
+                                   content=f"branch_code,name,region_code,region_name{rows}\n".encode())
+    with celery_app.connection_for_write(REDIS_URL) as broker_connection:
+        import_job_execute.apply_async(args=[job.pk], connection=broker_connection, queue=worker["queue"])
+
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not ImportJob.objects.filter(pk=job.pk, finished_at__isnull=False).exists():
+        if worker["process"].poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the import did not finish:\n{worker['log'].read_text(errors='replace')}")
+        time.sleep(0.2)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.rows_total, bytes(job.content)) == ("succeeded", 2500, 2500, b"")
+    assert job.result["created"] == 2500 and Branch.objects.filter(code__startswith="X").count() == 2500
+    assert "progress of import job" not in worker["log"].read_text(errors="replace")  # no failed write

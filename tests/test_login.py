@@ -2,7 +2,7 @@
 import datetime as dt
 
 import pytest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from clients import services
 from clients.models import Employee
@@ -28,14 +28,32 @@ def test_rm_logs_in_with_employee_number_and_lands_on_their_book(client, rm):
     assert response.context["user"] == rm.user
 
 
-@pytest.mark.parametrize("role", ["branch_manager", "department_head", "reviewer", "hr"])
-def test_other_roles_land_on_the_branches(role, client, request):
+@pytest.mark.parametrize("role", ["branch_manager", "department_head"])
+def test_branch_roles_land_on_their_branch_home(role, client, request, branch):
     employee = request.getfixturevalue(role)
 
     response = client.post(reverse("login"), {"username": employee.employee_no, "password": PASSWORD},
                            follow=True)
 
+    assert response.redirect_chain[-1][0] == reverse("clients:branch-home", kwargs={"code": branch.code})
+
+
+def test_reviewer_lands_on_the_branches(client, reviewer):
+    response = client.post(reverse("login"), {"username": reviewer.employee_no, "password": PASSWORD},
+                           follow=True)
+
     assert response.redirect_chain[-1][0] == reverse("clients:branch-list")
+
+
+def test_hr_lands_on_the_attrition_dashboard_or_else_the_branches(client, hr):
+    try:
+        expected = reverse("careers:attrition")
+    except NoReverseMatch:
+        expected = reverse("clients:branch-list")
+
+    response = client.post(reverse("login"), {"username": hr.employee_no, "password": PASSWORD}, follow=True)
+
+    assert response.redirect_chain[-1][0] == expected
 
 
 def test_wrong_password_is_refused_with_a_message(client, rm):

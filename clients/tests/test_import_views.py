@@ -1,4 +1,5 @@
-"""The upload page (HR only) and the import_data command (DOMAIN 6)."""
+"""The upload page (HR only), which imports in the background and sends HR to the job's page,
+and the import_data command (DOMAIN 6)."""
 import io
 
 import pytest
@@ -7,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from clients.models import Branch, MonthlyBusiness
+from clients.models import Branch, ImportJob, MonthlyBusiness
 from clients.tests.test_importers import BRANCH_HEADER, recompute_calls  # noqa: F401
 from tests.factories import ClientFactory
 
@@ -36,30 +37,45 @@ def test_hr_sees_the_upload_page_with_every_kind(client_of, hr):
     assert "blank only when loan_avg_balance is 0" in page
 
 
-def test_hr_uploads_a_file_and_sees_the_report(client_of, hr):
-    response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
-        "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth avenue,R01,North\nB06,Sixth,R01,North\n")})
-    assert response.status_code == 200
-    page = response.content.decode()
+def test_hr_uploads_a_file_and_sees_the_report_on_the_job_page(client_of, hr, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
+            "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth avenue,R01,North\nB06,Sixth,R01,North\n")})
+    job = ImportJob.objects.get()
+    assert len(callbacks) == 1  # the import is queued once the upload is stored
+    assert response.status_code == 302 and response["Location"] == reverse("imports:job", args=[job.pk])
+    page = client_of(hr).get(response["Location"]).content.decode()
     assert 'id="import-result"' in page
     assert "branches.csv: 2 rows imported as branches." in page
     assert Branch.objects.filter(code__in=["B05", "B06"]).count() == 2
 
 
-def test_rejected_upload_shows_row_column_and_reason(client_of, hr):
-    response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
-        "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth,R01,North\nB06,,R01,North\n")})
-    assert response.status_code == 200
-    page = response.content.decode()
+def test_rejected_upload_shows_row_column_and_reason(client_of, hr, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
+            "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth,R01,North\nB06,,R01,North\n")})
+    assert response.status_code == 302
+    page = client_of(hr).get(response["Location"]).content.decode()
     assert 'id="import-rejected"' in page
     assert "<td>3</td><td>name</td><td>a value is required</td>" in page
     assert "nothing was stored" in page
     assert not Branch.objects.filter(code="B05").exists()
 
 
+def test_upload_page_lists_recent_imports_with_links_to_their_pages(client_of, hr, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_of(hr).post(URL, {"kind": "branches", "file": upload(
+            "recent.csv", f"{BRANCH_HEADER}\nB05,Fifth,R01,North\n")})
+    job = ImportJob.objects.get()
+    page = client_of(hr).get(URL).content.decode()
+    assert f'<a href="{reverse("imports:job", args=[job.pk])}">recent.csv</a>' in page
+    assert "Succeeded" in page
+
+
 def test_upload_of_another_file_type_is_refused_by_the_form(client_of, hr):
     response = client_of(hr).post(URL, {"kind": "branches", "file": upload("branches.pdf", "x")})
     assert "Upload a .csv or .xlsx file." in response.content.decode()
+    assert not ImportJob.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["rm", "department_head", "branch_manager", "reviewer"])
@@ -71,6 +87,7 @@ def test_other_roles_get_403(request, client_of, role):
     assert response.status_code == 403
     assert client.get(reverse("imports:template", args=["branches"])).status_code == 403
     assert not Branch.objects.filter(code="B07").exists()
+    assert not ImportJob.objects.exists()
 
 
 def test_anonymous_visitor_is_sent_to_log_in(client):

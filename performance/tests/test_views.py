@@ -17,7 +17,7 @@ from clients.models import Role
 from performance.appraisals import appraisal_run
 from performance.bonus import pool_allocate
 from performance.filtersets import AppraisalFilterSet
-from performance.models import Appraisal, AppraisalLine, BonusStatement, Budget, Scheme, Target
+from performance.models import Appraisal, AppraisalLine, BonusStatement, Budget, ScheduledRun, Scheme, Target
 from performance.views import calibration_reason
 from performance.workflow import (appraisal_approve, appraisal_publish, appraisal_review, appraisal_score_manual,
                                   appraisal_submit)
@@ -241,20 +241,38 @@ def test_xlsx_export_follows_the_filters_and_the_scope(client_of, appraisal, els
     assert sister[1][6] == 75  # the total stays a number in the spreadsheet
 
 
-def test_hr_runs_a_period_for_one_branch_and_sees_the_counts(client_of, scheme, rm, other_rm, hr):
-    response = client_of(hr).post(reverse("performance:appraisal-run"), {"run-period": PERIOD, "run-branch": "B01"})
+def test_hr_runs_a_period_for_one_branch_in_the_background_and_follows_its_progress(
+        client_of, scheme, rm, other_rm, hr, django_capture_on_commit_callbacks):
+    browser = client_of(hr)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = browser.post(reverse("performance:appraisal-run"), {"run-period": PERIOD, "run-branch": "B01"})
 
-    assert response.status_code == 200
-    result = response.context["result"]
-    assert (result.period, result.created, result.schemes) == (PERIOD, 2, ["B01-2026"])
-    assert '<dt>New</dt><dd>2</dd>' in response.content.decode()
+    assert response.status_code == 302 and len(callbacks) == 1  # queued once the request commits
+    run = ScheduledRun.objects.get()
+    assert (run.kind, run.key, run.status, run.branches_done, run.triggered_by) == (
+        "appraisals", PERIOD, "succeeded", ["B01"], hr.user)
     assert Appraisal.objects.filter(period=PERIOD).count() == 2
+    page = browser.get(response["Location"]).content.decode()
+    assert 'id="run-progress"' in page and "1 of 1 branches done" in page and "Succeeded" in page
+    assert "hx-trigger" not in page  # finished: nothing to poll
+    assert f'?period={PERIOD}">See the appraisals</a>' in page
 
 
-def test_run_with_a_bad_period_shows_the_rule(client_of, scheme, rm, hr):
-    response = client_of(hr).post(reverse("performance:appraisal-run"), {"run-period": "2026-13"})
+def test_run_of_a_branch_without_an_active_scheme_is_refused(client_of, scheme, sister_branch, hr,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client_of(hr).post(reverse("performance:appraisal-run"),
+                                      {"run-period": PERIOD, "run-branch": sister_branch.code})
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and not callbacks
+    assert f"Branch {sister_branch.code} has no active scheme." in response.content.decode()
+
+
+def test_run_with_a_bad_period_shows_the_rule(client_of, scheme, rm, hr, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_of(hr).post(reverse("performance:appraisal-run"), {"run-period": "2026-13"})
+
+    assert response.status_code == 200 and not callbacks
     assert "is not a period" in response.content.decode()
     assert not Appraisal.objects.exists()
 

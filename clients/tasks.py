@@ -1,0 +1,19 @@
+"""Background work on the organisation and client data: imports of uploaded files (DOMAIN 6).
+
+Tasks are thin: an id in, a service call (rmportal.import_jobs), idempotent by the job's status.
+"""
+from __future__ import annotations
+
+from celery import shared_task
+
+from rmportal.celery import TRANSIENT_ERRORS
+from rmportal.import_jobs import import_job_run
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_backoff_max=300, retry_jitter=True,
+             max_retries=3, soft_time_limit=55 * 60, time_limit=60 * 60)
+def import_job_execute(self, job_id: int) -> str:
+    """Imports the file of job ``job_id``; a job no longer queued (a second delivery) is skipped.
+    A transient error puts the job back in the queue for the retry, until the retries run out."""
+    job = import_job_run(job_id=job_id, may_retry=self.request.retries < self.max_retries)
+    return job.status if job is not None else "skipped"

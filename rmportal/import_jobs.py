@@ -1,0 +1,213 @@
+"""Imports run in the background (DOMAIN 6): the upload page keeps the file in an ImportJob and
+queues it; a worker imports it with ``run_import`` and reports how far it got, so that a large
+file shows its progress instead of a frozen page.
+
+A job goes queued → running → succeeded (``result`` holds the counts) or failed (``errors``
+lists row, column and reason; ``result`` the message). The file is dropped when the job ends.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clients.models import ImportJob
+from rmportal.celery import TRANSIENT_ERRORS
+from rmportal.errors import ApplicationError
+from rmportal.importing import (CHECKING, MAX_ERRORS, RECOMPUTING, STORING, ImportRejected, ImportResult,
+                                importer_for, run_import)
+
+logger = logging.getLogger(__name__)
+
+Status = ImportJob.Status
+FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED})
+STAGE_LABELS = {
+    CHECKING: gettext_lazy("Checking the rows"),
+    STORING: gettext_lazy("Storing the rows"),
+    RECOMPUTING: gettext_lazy("Recomputing the figures"),
+}
+RECENT_JOBS = 20
+"""Jobs listed on the upload page."""
+RESULT_FIELDS = ("rows", "created", "updated", "unchanged", "deleted", "notes")
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+def import_jobs(user) -> QuerySet[ImportJob]:
+    """The jobs the user may see, newest first: HR sees every job, bank-wide. The stored files
+    are left in the database."""
+    return (ImportJob.objects.restrict(user).defer("content").select_related("created_by")
+            .order_by("-created_at", "-pk"))
+
+
+def import_job_finished(job: ImportJob) -> bool:
+    return job.status in FINISHED
+
+
+def import_job_result_lines(job: ImportJob) -> list[str]:
+    """What a succeeded job did, in the reader's language (the notes are in the uploader's)."""
+    if job.status != Status.SUCCEEDED:
+        return []
+    counts = {name: job.result[name] for name in RESULT_FIELDS if name in job.result}
+    return ImportResult(kind=job.kind, filename=job.filename, **counts).lines()
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def import_job_create(*, kind: str, fileobj, filename: str, user) -> ImportJob:
+    """Keeps the uploaded file ``fileobj`` in a new queued job and queues its import once the
+    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR)."""
+    importer_class = importer_for(kind)  # ApplicationError for an unknown kind
+    if not importer_class.may_import(user):
+        raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
+    job = ImportJob(kind=kind, filename=filename[:255], content=_read_all(fileobj), created_by=user,
+                    language=translation.get_language() or settings.LANGUAGE_CODE)
+    job.full_clean(exclude=["content"])  # an empty file is the import's to report
+    job.save()
+
+    from clients.tasks import import_job_execute  # the task module imports this one
+
+    transaction.on_commit(lambda: import_job_execute.delay(job.pk))
+    return job
+
+
+def _read_all(fileobj) -> bytes:
+    if hasattr(fileobj, "chunks"):
+        fileobj.seek(0)
+        return b"".join(fileobj.chunks())
+    data = fileobj.read()
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
+    """Imports the file of a queued job and records the outcome (DOMAIN 6). Idempotent: a job
+    that is no longer queued (another delivery of the task took it) is left alone and None is
+    returned. A rejected file fails the job with its (row, column, reason) errors, at most
+    ``MAX_ERRORS`` of them, and stores nothing. A transient database or broker error puts the job
+    back in the queue and is raised again when ``may_retry``; any other error fails the job with a
+    general message and is logged. Not atomic itself: the import is one transaction of its own,
+    and the job row must show its state while that runs."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now(), stage=CHECKING, rows_done=0, rows_total=0)
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    language = job.language or settings.LANGUAGE_CODE
+    progress = ImportJobProgress(job_id)
+    with translation.override(language):
+        try:
+            result = run_import(job.kind, io.BytesIO(bytes(job.content)), filename=job.filename,
+                                user=job.created_by, progress=progress)
+        except ImportRejected as exc:
+            outcome = _failed(exc.message, errors=exc.errors, total=exc.total)
+        except (ApplicationError, PermissionDenied) as exc:
+            outcome = _failed(getattr(exc, "message", None) or str(exc))
+        except TRANSIENT_ERRORS:
+            if may_retry:
+                _release_broken_connection()
+                ImportJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
+                    status=Status.QUEUED, started_at=None, stage="", rows_done=0, rows_total=0)
+                raise
+            logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
+            _release_broken_connection()
+            outcome = _failed(_("The import stopped on a database or queue error; nothing was stored. "
+                                "Upload the file again."))
+        except SoftTimeLimitExceeded:
+            logger.error("import job %s (%s, %s) ran out of time", job_id, job.kind, job.filename)
+            outcome = _failed(_("The import took too long and was stopped; nothing was stored."))
+        except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
+            logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
+            outcome = _failed(_("The import stopped on an unexpected error, which has been logged "
+                                "for the administrators."))
+        else:
+            lines = result.lines()
+            outcome = {
+                "status": Status.SUCCEEDED, "stage": "", "rows_done": result.rows, "rows_total": result.rows,
+                "errors": [],
+                "result": {**{name: getattr(result, name) for name in RESULT_FIELDS},
+                           "seconds": f"{result.seconds:.1f}", "message": " ".join(lines)},
+            }
+        finally:
+            progress.close()
+    ImportJob.objects.filter(pk=job_id).update(**outcome, content=b"", finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def _failed(message: str, *, errors=(), total: int = 0) -> dict:
+    listed = [{"row": error.row, "column": error.column, "reason": error.reason}
+              for error in list(errors)[:MAX_ERRORS]]
+    return {"status": Status.FAILED, "stage": "", "errors": listed,
+            "result": {"message": str(message), "error_count": max(total, len(listed))}}
+
+
+def _release_broken_connection() -> None:
+    # The error may have cost the database connection: the job is recorded on a fresh one.
+    if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+        connection.close()
+
+
+class ImportJobProgress:
+    """The ``progress`` callback of a job's import: writes stage and row counts to the job row.
+
+    ``run_import`` calls it from inside the import's transaction. An UPDATE through the default
+    connection would join that transaction: the page polling the job would see nothing until the
+    commit, and a rejected file would roll the progress back with the rows. So inside a
+    transaction the row is written through a second connection of its own, in autocommit, which
+    each poll sees at once. It touches only the job row, which the import never locks; a lock
+    timeout keeps a surprise from stalling the import. On SQLite a second writer would wait for
+    the import's write lock, so there progress is written only outside transactions.
+
+    Writes come once per chunk of rows (``PROGRESS_EVERY``) and at most every ``MIN_INTERVAL``
+    seconds within a stage; a new stage is always written. Progress is a courtesy: a failed
+    write is logged and the import goes on."""
+
+    MIN_INTERVAL = 0.5
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self._stage: str | None = None
+        self._written = 0.0
+        self._side = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == self._stage and now - self._written < self.MIN_INTERVAL:
+            return
+        self._stage, self._written = stage, now
+        values = {"stage": stage, "rows_done": done, "rows_total": max(total, done)}
+        if not connection.in_atomic_block:
+            ImportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(**values)
+        elif connection.vendor == "postgresql":
+            self._write_aside(values)
+
+    def _write_aside(self, values: dict) -> None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(ImportJob._meta.get_field(name).column)} = %s" for name in values)
+        sql = (f"UPDATE {quote(ImportJob._meta.db_table)} SET {columns} "
+               f"WHERE {quote(ImportJob._meta.pk.column)} = %s AND {quote(ImportJob._meta.get_field('status').column)} = %s")
+        try:
+            if self._side is None:
+                self._side = connections.create_connection(DEFAULT_DB_ALIAS)
+                with self._side.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '2s'")
+            with self._side.cursor() as cursor:
+                cursor.execute(sql, [*values.values(), self.job_id, Status.RUNNING.value])
+        except DatabaseError:
+            logger.warning("progress of import job %s not written", self.job_id, exc_info=True)
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+
