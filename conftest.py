@@ -1,4 +1,7 @@
 import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import translation
 
 from clients.models import Role
 from tests.factories import BranchFactory, EmployeeFactory, RegionFactory
@@ -70,3 +73,18 @@ def client_of(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: no dashboard figures kept by another test."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the settings' language: a page requested by an earlier test leaves
+    its language active in the thread (the locale middleware does not reset it)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

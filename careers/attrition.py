@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from typing import TypeVar
 
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,6 +47,10 @@ from careers.selectors import add_months
 from clients.models import Assignment, Branch, Employee, Region, Role
 from clients.selectors import latest_month
 from performance.periods import month_end
+from rmportal import scoping
+from rmportal.dashboard_cache import dashboard_cached
+
+T = TypeVar("T")
 
 WINDOW_MONTHS = 24
 """Months of trend shown, ending with the period's month."""
@@ -517,23 +524,69 @@ def certificates_expiring(user, people: QuerySet[Employee], *, as_of: dt.date) -
 
 # --- the whole page ------------------------------------------------------------------------------
 
+ROWS_SHOWN = 50
+"""Rows of a long list shown on the page; its export has them all."""
+
+
+@dataclass
+class Shown:
+    """What the page shows of a long list: its first rows and how many there are."""
+
+    count: int
+    rows: list
+
+
+@dataclass
+class OutflowSummary:
+    """What the page shows of the clients of leaving RMs: the exits and their total."""
+
+    exits: int
+    total: selectors.Outflow
+
+
 class Dashboard:
     """The dashboard's figures for a user and filters, each computed once when first read, so
     that an export computes only its own table. ``today`` dates the lists of what needs
-    attention now (overdue interviews, eligibility, certificates)."""
+    attention now (overdue interviews, eligibility, certificates).
+
+    Each section is kept in the dashboard cache (``rmportal.dashboard_cache``) until the data
+    changes, under the user's scope, the filters, the day and the language: users who see the
+    same RMs share the figures. What only some roles may see (the names at risk, the backtest)
+    is decided by the page after reading. ``computed_at`` is when the oldest figure read was
+    computed."""
 
     def __init__(self, user, filters: Filters, *, today: dt.date | None = None):
         self.user, self.filters = user, filters
         self.today = today or timezone.localdate()
         self._groups: dict[str, list[GroupRates]] = {}
+        self.computed_at: dt.datetime | None = None
 
     @cached_property
     def people(self) -> QuerySet[Employee]:
         return rm_population(self.user, self.filters)
 
     @cached_property
+    def cache_key(self) -> tuple:
+        """What the figures depend on besides the data: the role and the SQL of the RMs it may
+        see (every other table is restricted by the same scope), the filters, the day, the
+        language of the labels."""
+        try:
+            scope = str(self.people.query)
+        except EmptyResultSet:
+            scope = "none"
+        f = self.filters
+        return (scoping.role_of(self.user), scope, f.period, f.region, f.branch, f.sequence, self.today,
+                translation.get_language())
+
+    def _cached(self, section: str, compute: Callable[[], T]) -> T:
+        cached = dashboard_cached(f"attrition:{section}", self.cache_key, compute)
+        if self.computed_at is None or cached.computed_at < self.computed_at:
+            self.computed_at = cached.computed_at
+        return cached.value
+
+    @cached_property
     def trend(self) -> list[TrendPoint]:
-        return headcount_trend(self.people, self.filters)
+        return self._cached("trend", lambda: headcount_trend(self.people, self.filters))
 
     @property
     def current(self) -> Rates:
@@ -542,20 +595,22 @@ class Dashboard:
 
     def by(self, dimension: str) -> list[GroupRates]:
         if dimension not in self._groups:
-            self._groups[dimension] = attrition_by(self.people, self.filters, dimension)
+            self._groups[dimension] = self._cached(
+                f"by-{dimension}", lambda: attrition_by(self.people, self.filters, dimension))
         return self._groups[dimension]
 
     @cached_property
     def reasons(self) -> ReasonSummary:
-        return exit_reasons(self.people, self.filters)
+        return self._cached("reasons", lambda: exit_reasons(self.people, self.filters))
 
     @cached_property
     def outflow(self) -> dict:
-        return exit_outflow_for(self.user, self.people, self.filters, as_of=self.today)
+        return self._cached("outflow", lambda: exit_outflow_for(self.user, self.people, self.filters,
+                                                                as_of=self.today))
 
     @cached_property
     def risk_month(self) -> dt.date | None:
-        return risk_month(self.user, self.people, self.filters)
+        return self._cached("risk-month", lambda: risk_month(self.user, self.people, self.filters))
 
     @cached_property
     def scores(self) -> QuerySet[RiskScore]:
@@ -566,38 +621,90 @@ class Dashboard:
 
     @cached_property
     def risk_bands(self) -> list[tuple[str, str, int, Decimal | None]]:
-        return risk_distribution(self.scores) if self.risk_month else []
+        if not self.risk_month:
+            return []
+        return self._cached("risk-bands", lambda: risk_distribution(self.scores))
 
     @cached_property
     def risk_grid(self) -> RiskGrid:
-        return risk_book_grid(self.scores) if self.risk_month else RiskGrid(month=None)
+        if not self.risk_month:
+            return RiskGrid(month=None)
+        return self._cached("risk-grid", lambda: risk_book_grid(self.scores))
 
     @cached_property
     def high_risk(self) -> list[HighRisk]:
-        return high_risk(self.scores) if self.risk_month else []
+        if not self.risk_month:
+            return []
+        return self._cached("high-risk", lambda: high_risk(self.scores))
 
     @cached_property
     def book_at_risk(self) -> dict:
         """The high-risk RMs' books together: clients, contribution, AUM, affluent, private."""
-        books = [row.book for row in self.high_risk]
-        return {"rms": len(books), "clients": sum(b.client_count for b in books),
-                "contribution_12m": sum((b.contribution_12m for b in books), Decimal("0.00")),
-                "aum": sum((b.aum for b in books), Decimal("0.00")),
-                "affluent": sum(b.affluent for b in books), "private": sum(b.private for b in books),
-                "month": next((b.month for b in books), None)}
+        def compute():
+            books = [row.book for row in self.high_risk]
+            return {"rms": len(books), "clients": sum(b.client_count for b in books),
+                    "contribution_12m": sum((b.contribution_12m for b in books), Decimal("0.00")),
+                    "aum": sum((b.aum for b in books), Decimal("0.00")),
+                    "affluent": sum(b.affluent for b in books), "private": sum(b.private for b in books),
+                    "month": next((b.month for b in books), None)}
+
+        return self._cached("book-at-risk", compute)
+
+    @cached_property
+    def outflow_summary(self) -> OutflowSummary:
+        return self._cached("outflow-summary", lambda: OutflowSummary(exits=len(self.outflow["rows"]),
+                                                                      total=self.outflow["total"]))
+
+    def shown(self, name: str, size: int = ROWS_SHOWN) -> Shown:
+        """The first ``size`` rows of the list ``name`` (``high_risk``, ``interviews_overdue``,
+        ``not_promoted``, ``certificates_expiring``) and their number. Kept apart from the whole
+        list: the page then reads a few rows from the cache, not thousands of RMs."""
+        def compute():
+            rows = getattr(self, name)
+            return Shown(count=len(rows), rows=rows[:size])
+
+        return self._cached(f"{name}:first-{size}", compute)
 
     @cached_property
     def backtest(self) -> dict:
-        return backtest(self.user, self.people, self.filters)
+        # HR only: ``risk_backtest`` refuses anyone else before anything is kept.
+        return self._cached("backtest", lambda: backtest(self.user, self.people, self.filters))
 
     @cached_property
     def interviews_overdue(self) -> list[selectors.InterviewDue]:
-        return interviews_overdue_for(self.user, self.people, as_of=self.today)
+        return self._cached("interviews-overdue",
+                            lambda: interviews_overdue_for(self.user, self.people, as_of=self.today))
 
     @cached_property
     def not_promoted(self) -> list[selectors.Eligibility]:
-        return not_promoted_for(self.user, self.people, as_of=self.today)
+        return self._cached("not-promoted", lambda: not_promoted_for(self.user, self.people, as_of=self.today))
 
     @cached_property
     def certificates_expiring(self) -> list[Certificate]:
-        return list(certificates_expiring(self.user, self.people, as_of=self.today))
+        return self._cached("certificates-expiring",
+                            lambda: list(certificates_expiring(self.user, self.people, as_of=self.today)))
+
+    def compute_all(self) -> None:
+        """Reads every figure the page shows (and so keeps it in the cache)."""
+        for dimension in ("region", "branch", "sequence", "level", "tenure"):
+            self.by(dimension)
+        for name in ("trend", "reasons", "outflow_summary", "risk_bands", "risk_grid", "book_at_risk"):
+            getattr(self, name)
+        for name in ("high_risk", "interviews_overdue", "not_promoted", "certificates_expiring"):
+            self.shown(name)
+        if scoping.role_of(self.user) == scoping.HR:
+            self.backtest
+
+
+def dashboard_warm() -> int:
+    """Computes HR's default view (the last full month, no filter) in every language of the
+    portal, so that the first reader after a monthly run finds it ready. HR's figures are the
+    same for every HR user: one is enough. Returns the number of views computed."""
+    hr = (Employee.objects.filter(role=Role.HR, status=Employee.Status.ACTIVE, user__is_active=True)
+          .select_related("user").order_by("employee_no").first())
+    if hr is None:
+        return 0
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            Dashboard(hr.user, Filters(period=default_period())).compute_all()
+    return len(settings.LANGUAGES)

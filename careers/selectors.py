@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (Case, Count, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value,
-                              When)
+from django.db.models import (Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum,
+                              Value, When)
 from django.db.models import CharField as CharOutput
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -609,7 +609,9 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
     clients. A window that has not ended by ``as_of`` is flagged, its figures are so far.
 
     ``exits`` narrows the list (e.g. a filtered queryset); returns {"rows": [Outflow per exit],
-    "total": Outflow}. Five queries whatever the number of exits and clients.
+    "total": Outflow}. Five queries whatever the number of exits and clients: the handovers and
+    the contributions are summed in the database per exit, handover day (and loss day or month),
+    since a bank's exits hand over tens of thousands of clients.
     """
     as_of = as_of or timezone.localdate()
     scoped = exits_for(user)
@@ -618,39 +620,49 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
     exit_list = list(scoped.order_by("-exit_on", "-id"))
     rows = {e.pk: Outflow(exit=e) for e in exit_list}
     total = Outflow()
-    handovers = list(ExitHandover.objects.restrict(user).filter(exit_id__in=list(rows))
-                     .values_list("exit_id", "client_id", "handed_over_on", "client__lost_on"))
+    handed = ExitHandover.objects.restrict(user).filter(exit_id__in=list(rows))
+    handovers = list(handed.order_by().values_list("exit_id", "handed_over_on", "client__lost_on")
+                     .annotate(n=Count("pk")))
     if not handovers:
         return {"rows": list(rows.values()), "total": total}
 
-    first_month = add_months(min(h[2] for h in handovers).replace(day=1), -6)
-    last_month = add_months(max(h[2] for h in handovers).replace(day=1), 6)
-    contribution: dict[tuple[int, dt.date], Decimal] = {
-        (client_id, month): amount for client_id, month, amount in ClientContribution.objects.filter(
-            client_id__in={h[1] for h in handovers}, month__gte=first_month, month__lte=last_month)
-        .annotate(amount=PROFIT_CONTRIBUTION).values_list("client_id", "month", "amount")}
+    first_month = add_months(min(h[1] for h in handovers).replace(day=1), -6)
+    last_month = add_months(max(h[1] for h in handovers).replace(day=1), 6)
+    # The handed-over clients' contribution per exit, handover day and month; the months outside
+    # each exit's 6 + 6 are dropped below.
+    contribution: dict[tuple[int, dt.date, dt.date], Decimal] = {
+        (exit_id, day, month): amount or Decimal("0.00") for exit_id, day, month, amount in (
+            ClientContribution.objects.filter(
+                client__exit_handovers__in=handed, month__gte=first_month, month__lte=last_month,
+                # About each handover's 6 + 6 months (a few days more), so that the database reads half.
+                month__gt=F("client__exit_handovers__handed_over_on") - dt.timedelta(days=7 * 31),
+                month__lt=F("client__exit_handovers__handed_over_on") + dt.timedelta(days=7 * 31))
+            .order_by().values_list("client__exit_handovers__exit_id", "client__exit_handovers__handed_over_on",
+                                    "month")
+            .annotate(amount=Sum(PROFIT_CONTRIBUTION)))}
 
-    days = sorted({h[2] for h in handovers})
+    days = sorted({h[1] for h in handovers})
     churn = _bank_churn(days)
-    # The clients of one exit share its handover day: the dates around each day are worked out once.
     ends = {day: {months: add_months(day, months) for months in (3, 6)} for day in days}
-    around = {month: ([add_months(month, -n) for n in range(1, 7)], [add_months(month, n) for n in range(1, 7)],
-                      add_months(month, 7)) for month in {day.replace(day=1) for day in days}}
-    for exit_id, client_id, day, lost_on in handovers:
+    counted: set[tuple[int, dt.date]] = set()
+    for exit_id, day, lost_on, clients in handovers:
         row = rows[exit_id]
-        row.handed_over += 1
+        row.handed_over += clients
         for months, name in ((3, "3m"), (6, "6m")):
             end = ends[day][months]
             if lost_on is not None and day <= lost_on <= end:
-                setattr(row, f"lost_{name}", getattr(row, f"lost_{name}") + 1)
-            setattr(row, f"expected_{name}", getattr(row, f"expected_{name}") + churn[(day, months)])
+                setattr(row, f"lost_{name}", getattr(row, f"lost_{name}") + clients)
+            setattr(row, f"expected_{name}", getattr(row, f"expected_{name}") + churn[(day, months)] * clients)
             if end >= as_of:
                 setattr(row, f"window_{name}_complete", False)
-        months_before, months_after, complete_on = around[day.replace(day=1)]
-        for before, after in zip(months_before, months_after):
-            row.contribution_before += contribution.get((client_id, before), Decimal("0.00"))
-            row.contribution_after += contribution.get((client_id, after), Decimal("0.00"))
-        if complete_on > as_of:
+        if (exit_id, day) in counted:  # the exit's clients of that day with another loss day
+            continue
+        counted.add((exit_id, day))
+        month = day.replace(day=1)
+        for n in range(1, 7):
+            row.contribution_before += contribution.get((exit_id, day, add_months(month, -n)), Decimal("0.00"))
+            row.contribution_after += contribution.get((exit_id, day, add_months(month, n)), Decimal("0.00"))
+        if add_months(month, 7) > as_of:
             row.contribution_complete = False
     for row in rows.values():
         total.add(row)

@@ -22,6 +22,7 @@ from careers.models import (CareerGoal, CareerInterview, Certificate, Certificat
 from clients import services as client_services
 from clients.models import Assignment, Branch, Employee, User
 from performance.models import Signal
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 from rmportal.scoping import employee_of
 
@@ -82,6 +83,7 @@ def job_sequence_save(*, sequence: JobSequence | None = None, code: str, name: s
     sequence.norm_book_size = norm_book_size
     _full_clean(sequence)
     sequence.save()
+    dashboard_data_changed()
     return sequence
 
 
@@ -125,6 +127,7 @@ def level_save(*, sequence: JobSequence, level: Level | None = None, code: str, 
     _full_clean(level)
     level.save()
     level.required_certificates.set(list(required_certificates))
+    dashboard_data_changed()
     return level
 
 
@@ -156,6 +159,7 @@ def certificate_add(*, employee: Employee, certificate_type: CertificateType, ob
                               expires_on=expires_on, number=(number or "").strip())
     _full_clean(certificate)
     certificate.save()
+    dashboard_data_changed()
     return certificate
 
 
@@ -171,6 +175,7 @@ def training_record(*, employee: Employee, title: str, completed_on: dt.date, ho
     training = Training(employee=employee, title=(title or "").strip(), completed_on=completed_on, hours=hours)
     _full_clean(training)
     training.save()
+    dashboard_data_changed()
     return training
 
 
@@ -184,6 +189,7 @@ def commendation_record(*, employee: Employee, title: str, awarded_on: dt.date, 
                                 awarded_by=(awarded_by or "").strip())
     _full_clean(commendation)
     commendation.save()
+    dashboard_data_changed()
     return commendation
 
 
@@ -210,6 +216,7 @@ def career_goal_set(*, employee: Employee, target_level: Level, target_date: dt.
     _full_clean(goal)
     goal._history_user = by
     goal.save()
+    dashboard_data_changed()
     return goal
 
 
@@ -222,6 +229,7 @@ def career_goal_update(*, goal: CareerGoal, status: str, by: User) -> CareerGoal
     goal.status = status
     goal._history_user = by
     goal.save(update_fields=["status"])
+    dashboard_data_changed()
     return goal
 
 
@@ -312,6 +320,7 @@ def level_change_record(*, employee: Employee, kind: str, effective_on: dt.date,
         # The appraisal rules' promotion candidacy (DOMAIN 3.4) is answered by the promotion.
         Signal.objects.filter(employee=employee, kind=Signal.Kind.PROMOTION_CANDIDATE,
                               closed_at__isnull=True).update(closed_at=timezone.now())
+    dashboard_data_changed()
     return change
 
 
@@ -333,6 +342,7 @@ def interview_schedule(*, employee: Employee, scheduled_on: dt.date, interviewer
                                 interviewer=interviewer or employee_of(by))
     _full_clean(interview)
     interview.save()
+    dashboard_data_changed()
     return interview
 
 
@@ -363,6 +373,7 @@ def interview_record(*, employee: Employee, interview: CareerInterview | None = 
     interview.interviewer = interview.interviewer or employee_of(by)
     _full_clean(interview)
     interview.save()
+    dashboard_data_changed()
     return interview
 
 
@@ -391,6 +402,7 @@ def exit_open(*, employee: Employee, exit_on: dt.date, voluntary: bool, reason: 
     _full_clean(exit)
     exit._history_user = by
     exit.save()
+    dashboard_data_changed()
     return exit
 
 
@@ -408,6 +420,7 @@ def exit_update(*, exit: Exit, voluntary: bool, reason: str, destination: str = 
     _full_clean(exit)
     exit._history_user = by
     exit.save(update_fields=["voluntary", "reason", "destination", "interview_notes"])
+    dashboard_data_changed()
     return exit
 
 
@@ -471,4 +484,5 @@ def exit_complete(*, exit: Exit, by: User) -> Exit:
     exit.completed_at = timezone.now()
     exit._history_user = by
     exit.save(update_fields=["status", "completed_at"])
+    dashboard_data_changed()
     return exit

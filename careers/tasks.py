@@ -10,6 +10,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from careers.attrition import dashboard_warm
 from careers.notices import reminders_send, risk_alert_notices_send
 from careers.risk import risk_scores_compute
 from clients.models import Branch, Role
@@ -49,6 +50,13 @@ def retention_branch(self, run_id: int, month: str, branch_code: str) -> dict:
 
     return branch_step(self, run_id=run_id, branch_code=branch_code, lock=f"retention:{month}:{branch_code}",
                        work=work)
+
+
+@shared_task(**STEP_TASK)
+def attrition_warm() -> int:
+    """The last step of the monthly run: HR's attrition dashboard of the month just closed is
+    computed and kept (rmportal.dashboard_cache), so that HR's first visit does not wait for it."""
+    return dashboard_warm()
 
 
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=900, max_retries=5,

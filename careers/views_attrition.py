@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import TemplateView
 
 from careers import attrition, selectors
@@ -28,14 +28,14 @@ from rmportal.views import RoleRequiredMixin
 
 DASHBOARD_ROLES = frozenset({scoping.HR, scoping.REVIEWER, scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD})
 BACKTEST_ROLES = frozenset({scoping.HR})
-ROWS_SHOWN = 50
-"""Rows of a long list shown on the page; its export has them all."""
+ROWS_SHOWN = attrition.ROWS_SHOWN
 
 
 # --- exports -----------------------------------------------------------------------------------
 
 def _rate_columns() -> list[str]:
-    return [_("Headcount at month end"), _("Average headcount"), _("Exits"), _("Attrition rate (%)"),
+    return [_("Headcount at month end"), _("Average headcount"), str(EXITS),
+            _("Attrition rate (%)"),
             _("Exits, 12 months"), _("Average headcount, 12 months"), _("Attrition rate, 12 months (%)")]
 
 
@@ -141,8 +141,9 @@ def _fixed(*titles) -> Callable[[], list]:
 
 
 L = gettext_lazy
+EXITS = pgettext_lazy("number of exits", "Exits")
 EXPORTS: dict[str, Export] = {
-    "trend": Export(_fixed(L("Month"), L("Headcount at month end"), L("Average headcount"), L("Exits"),
+    "trend": Export(_fixed(L("Month"), L("Headcount at month end"), L("Average headcount"), EXITS,
                            L("Voluntary exits"), L("Attrition rate (%)"), L("Exits, 12 months"),
                            L("Average headcount, 12 months"), L("Attrition rate, 12 months (%)")), _trend_rows),
     "by-region": Export(*_group_export("region", L("Region code"), L("Region"))),
@@ -150,7 +151,7 @@ EXPORTS: dict[str, Export] = {
     "by-sequence": Export(*_group_export("sequence", L("Job sequence code"), L("Job sequence"))),
     "by-level": Export(*_group_export("level", L("Level code"), L("Level"))),
     "by-tenure": Export(*_group_export("tenure", L("Tenure band code"), L("Tenure band"))),
-    "reasons": Export(_fixed(L("Reason group"), L("Reason"), L("Exits"), L("Voluntary exits"), L("Share (%)")),
+    "reasons": Export(_fixed(L("Reason group"), L("Reason"), EXITS, L("Voluntary exits"), L("Share (%)")),
                       _reason_rows),
     "outflow": Export(_fixed(L("Employee number"), L("RM"), L("Branch code"), L("Exit date"), L("Reason"),
                              L("Clients handed over"), L("Lost within 3 months"), L("Lost within 3 months (%)"),
@@ -193,7 +194,7 @@ def trend_charts(board: attrition.Dashboard) -> tuple[dict, dict]:
         "series": [
             {"name": _("Headcount at month end"), "type": "line", "axis": "y", "unit": _("RMs"),
              "values": _numbers(p.rates.headcount for p in board.trend)},
-            {"name": _("Exits"), "type": "bar", "axis": "y2", "unit": _("RMs"),
+            {"name": str(EXITS), "type": "bar", "axis": "y2", "unit": _("RMs"),
              "values": _numbers(p.rates.exits for p in board.trend)},
         ]}
     rates = {
@@ -301,18 +302,21 @@ class AttritionView(RoleRequiredMixin, TemplateView):
             groups=[{"dimension": d, "title": title, "column": column, "rows": board.by(d), "export": f"by-{d}"}
                     for d, title, column in groups],
             reasons=board.reasons, reasons_chart=reasons_chart(board),
-            outflow=board.outflow, risk_month=board.risk_month, risk_bands=board.risk_bands,
+            outflow=board.outflow_summary, risk_month=board.risk_month, risk_bands=board.risk_bands,
             risk_grid=board.risk_grid, book_quarters=[str(label) for _k, label in attrition.BOOK_QUARTERS],
             grid_chart=grid_chart(board) if board.risk_month else None,
-            interviews_overdue=board.interviews_overdue, not_promoted=board.not_promoted,
-            certificates=board.certificates_expiring, today=board.today,
+            interviews_overdue=board.shown("interviews_overdue"), not_promoted=board.shown("not_promoted"),
+            certificates=board.shown("certificates_expiring"), today=board.today,
             warning_days=selectors.CERTIFICATE_WARNING_DAYS,
             not_promoted_months=selectors.NOT_PROMOTED_MONTHS,
         )
         # Everyone sees the high-risk RMs' books together; their names only the risk pages' roles.
-        context.update(book_at_risk=board.book_at_risk, high_risk_count=len(board.high_risk))
+        high_risk = board.shown("high_risk")
+        context.update(book_at_risk=board.book_at_risk, high_risk_count=high_risk.count)
         if context["may_see_names"]:
-            context["high_risk"] = board.high_risk[:ROWS_SHOWN]
+            context["high_risk"] = high_risk.rows
         if context["may_backtest"]:
             context["backtest"] = board.backtest
+        # Every figure has been read by now: the oldest one kept dates the page.
+        context["figures_as_of"] = board.computed_at
         return context

@@ -32,6 +32,7 @@ from clients.models import (
     MonthlyBusiness,
     ParameterKey,
 )
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 ZERO = Decimal("0")
@@ -269,6 +270,7 @@ def contribution_recompute(*, months: Iterable[dt.date], branch_ids: Iterable[in
                     client__branch_id=OuterRef("branch_id")))).delete()
     # The RMs' books of those months are built from the rows just stored.
     book_months_refresh(months=months, branch_ids=None if all_branches else branch_ids)
+    dashboard_data_changed()
     return sum(monthly_rows.values())
 
 

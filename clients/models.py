@@ -167,7 +167,10 @@ class Client(models.Model):
                 name="client_lost_on_iff_lost",
             ),
         ]
-        indexes = [models.Index(fields=["branch", "status"])]
+        indexes = [models.Index(fields=["branch", "status"]),
+                   # The branch home's "clients lost this month".
+                   models.Index(fields=["branch", "lost_on"], condition=Q(status="lost"),
+                                name="client_lost_by_branch")]
 
     def __str__(self):
         return f"{self.client_no} {self.name}"

@@ -110,6 +110,13 @@ def branch_rms(*, user, branch: Branch, month: dt.date | None) -> QuerySet[Emplo
     return with_book_figures(rms, month=month).order_by("employee_no")
 
 
+def rms_with_book_figures(*, rms: QuerySet[Employee], month: dt.date | None) -> QuerySet[Employee]:
+    """``rms``, already restricted and possibly one page of a list, with their book figures (see
+    ``with_book_figures``), in employee-number order. The figures go around the page's ids, so
+    PostgreSQL computes them for the page's rows only, never for the rows an OFFSET skips."""
+    return with_book_figures(Employee.objects.filter(pk__in=rms.values("pk")), month=month).order_by("employee_no")
+
+
 def active_rms(*, user, branch_id: int) -> QuerySet[Employee]:
     """The active RMs of a branch the user may see, e.g. to choose who takes over a client."""
     return Employee.objects.restrict(user).filter(branch_id=branch_id, role=Role.RM,

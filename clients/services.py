@@ -24,6 +24,7 @@ from clients import selectors, statements
 from clients.books import book_months_refresh_since
 from clients.models import (Assignment, Client, Complaint, Employee, FinancialStatement, Interaction, Role,
                             StatementEntry, StatementFlag, User)
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 from rmportal.history import DELETED, history_snapshot
 from rmportal.scoping import employee_of
@@ -109,6 +110,7 @@ def client_reassign(*, client: Client, to_rm: Employee, on: dt.date, reason: str
     assignment._change_reason = note or reason
     assignment.save()
     book_months_refresh_since(since=on, branch_ids=[client.branch_id])
+    dashboard_data_changed()
     return assignment
 
 
@@ -207,6 +209,7 @@ def book_handover(*, from_rm: Employee, plan: HandoverPlan, on: dt.date,
                              default_user=by, default_change_reason=change_reason)
     created = bulk_create_with_history(new, Assignment, default_user=by, default_change_reason=change_reason)
     book_months_refresh_since(since=on, branch_ids={a.client.branch_id for a in current.values()})
+    dashboard_data_changed()
     return created
 
 
@@ -237,6 +240,7 @@ def employee_mark_left(*, employee: Employee, on: dt.date, by: User) -> Employee
     if employee.user is not None and employee.user.is_active:
         employee.user.is_active = False
         employee.user.save(update_fields=["is_active"])
+    dashboard_data_changed()
     return employee
 
 
@@ -271,6 +275,7 @@ def client_mark_lost(*, client: Client, on: dt.date, reason: str, by: User) -> C
     client.save(update_fields=["status", "lost_on", "lost_reason"])
     if current is not None:
         book_months_refresh_since(since=on, branch_ids=[client.branch_id])
+    dashboard_data_changed()
     return client
 
 

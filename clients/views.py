@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Value, When
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -28,6 +29,7 @@ from rmportal.errors import ApplicationError
 from rmportal.views import ApplicationErrorFormMixin, RestrictedMixin, RoleRequiredMixin
 
 INTERACT, REASSIGN, CHANGE = "interact", "reassign", "change"
+BRANCH_RMS_PAGE_SIZE = 25
 
 SEGMENT_RANK = Case(When(segment=Client.Segment.PRIVATE, then=Value(3)),
                     When(segment=Client.Segment.AFFLUENT, then=Value(2)),
@@ -68,9 +70,12 @@ class BranchDetailView(RestrictedMixin, DetailView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         month = selectors.latest_month()
+        # Paged, and the book figures computed for the page's RMs only: each RM's figures read the
+        # book's client-months, hundreds of thousands of rows for a branch of hundreds of RMs.
+        page = Paginator(selectors.active_rms(user=user, branch_id=self.object.pk),
+                         BRANCH_RMS_PAGE_SIZE).get_page(self.request.GET.get("page"))
         return super().get_context_data(
-            month=month,
-            rms=selectors.branch_rms(user=user, branch=self.object, month=month),
+            month=month, rms=selectors.rms_with_book_figures(rms=page.object_list, month=month), page_obj=page,
             may_reassign=scoping.may(user, REASSIGN, Employee),
             **kwargs)
 

@@ -6,6 +6,7 @@ alone: a branch outside the user's scope is 404, an RM is refused the home (403)
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from functools import cached_property
@@ -13,7 +14,7 @@ from functools import cached_property
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 from django.views.generic import ListView, TemplateView
 
 from careers.views_risk import RISK_ROLES
@@ -67,7 +68,7 @@ def rm_table_rows(trend: home.BookTrend):
                latest.aum if latest else home.ZERO, row.profit_12m, *row.profits]
 
 
-def branch_chart(trend: home.BookTrend) -> dict:
+def branch_chart(trend: home.BookTrend | home.BookOverview) -> dict:
     """What the browser needs to draw AUM (bars) and profit contribution (line) per month, in
     the active language's money unit; labels are translated here."""
     unit = money_unit_label()
@@ -86,10 +87,11 @@ def branch_chart(trend: home.BookTrend) -> dict:
 
 
 class BranchHomeView(RoleRequiredMixin, TemplateView):
-    """A branch at a glance: its RMs' books and trend, the appraisal period's progress, the last
-    closed period's grades, the pool, retention alerts, career interviews, overdue complaints and
-    the clients lost this month; every figure links to the list behind it. ``?format=csv|xlsx``
-    exports the RM table."""
+    """A branch at a glance: its RMs' books and trend (the top and the bottom of the ranking by
+    12-month profit contribution; the branch page and the export hold every RM), the appraisal
+    period's progress, the last closed period's grades, the pool, retention alerts, career
+    interviews, overdue complaints and the clients lost this month; every figure links to the list
+    behind it. ``?format=csv|xlsx`` exports the full RM table."""
 
     allowed_roles = HOME_ROLES
     template_name = "clients/branch_home.html"
@@ -100,13 +102,13 @@ class BranchHomeView(RoleRequiredMixin, TemplateView):
                                  code=self.kwargs["code"])
 
     @cached_property
-    def trend(self) -> home.BookTrend:
-        return home.book_trend(self.request.user, branch=self.branch, month=selectors.latest_month())
+    def month(self) -> dt.date | None:
+        return selectors.latest_month()
 
     def get(self, request, *args, **kwargs):
         fmt = request.GET.get("format")
         if fmt in FORMATS:
-            trend = self.trend
+            trend = home.book_trend(request.user, branch=self.branch, month=self.month)
             name = f"rms-{_file_part(self.branch.code)}"
             if trend.month:
                 name += f"-{trend.month:%Y-%m}"
@@ -114,24 +116,32 @@ class BranchHomeView(RoleRequiredMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        user, branch, trend = self.request.user, self.branch, self.trend
+        user, branch = self.request.user, self.branch
+        books = home.book_overview(user, branch=branch, month=self.month, top=home.TOP_RMS,
+                                   lowest=home.LOWEST_RMS)
         now = timezone.now()
         today = timezone.localdate()
         month_start = today.replace(day=1)
-        for row in trend.rms:
+        for row in books.listed:
             row.sparkline = sparkline_points(row.profits)
-        overdue = home.complaints_overdue(user, branch=branch, now=now)
-        lost = home.clients_lost(user, branch=branch, since=month_start)
+        rm_groups = [(None, books.top)]
+        if books.lowest:
+            heading = ngettext("The lowest", "The %(count)s lowest", len(books.lowest)) % {"count": len(books.lowest)}
+            rm_groups.append((heading, books.lowest))
+        complaints_overdue, complaints_overdue_count = home.first_rows_and_count(
+            home.complaints_overdue(user, branch=branch, now=now), home.LISTED)
+        lost_clients, lost_count = home.first_rows_and_count(
+            home.clients_lost(user, branch=branch, since=month_start), home.LISTED)
         show_alerts = scoping.role_of(user) in RISK_ROLES
         return super().get_context_data(
-            branch=branch, trend=trend, month=trend.month, chart=branch_chart(trend),
+            branch=branch, books=books, rm_groups=rm_groups, month=books.month, chart=branch_chart(books),
             spark_width=SPARK_WIDTH, spark_height=SPARK_HEIGHT,
             appraisals=home.appraisal_overview(user, branch=branch),
             pool=home.pool_overview(user, branch=branch),
             alerts=home.retention_alerts(user, branch=branch) if show_alerts else None,
             interviews=home.interview_overview(user, branch=branch, as_of=today),
-            complaints_overdue=list(overdue[:home.LISTED]), complaints_overdue_count=overdue.count(),
-            lost_clients=list(lost[:home.LISTED]), lost_count=lost.count(),
+            complaints_overdue=complaints_overdue, complaints_overdue_count=complaints_overdue_count,
+            lost_clients=lost_clients, lost_count=lost_count,
             today=today, month_start=month_start, **kwargs)
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from performance.models import ScheduledRun, Scheme
 from performance.periods import MONTH, Period
 from rmportal import scoping
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 ERROR_TEXT_LIMIT = 500
@@ -78,6 +79,7 @@ def scheduled_run_finish(*, run_id: int) -> ScheduledRun:
         run.status = ScheduledRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    dashboard_data_changed()  # appraisals, retention-risk scores
     return run
 
 

@@ -130,12 +130,12 @@ def appraisal_branch_codes() -> list[str]:
 @shared_task(**STEP_TASK)
 def monthly_run(month: str | None = None, triggered_by: int | None = None) -> list[str]:
     """The beat entry of the 1st: last month (or ``month``) and the periods it closes, then the
-    retention-risk scores of that month."""
-    from careers.tasks import retention_start
+    retention-risk scores of that month, then HR's attrition dashboard computed ahead."""
+    from careers.tasks import attrition_warm, retention_start
 
     month_period = Period.parse(month) if month else previous_month()
     periods = periods_ending_with(month_period)
-    step = retention_start.si(month=month_period.key, triggered_by=triggered_by)
+    step = retention_start.si(month=month_period.key, triggered_by=triggered_by, then=attrition_warm.si())
     for period in reversed(periods):
         step = appraisals_start.si(period=period.key, triggered_by=triggered_by, then=step)
     step.delay()

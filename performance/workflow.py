@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from performance.models import Appraisal, AppraisalLine
 from performance.rules import signals_evaluate
 from performance.scoring import grade_for, score_manual, total_score
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 APPEAL_DAYS = 7
@@ -134,6 +135,7 @@ def appraisal_approve(*, appraisal: Appraisal, by, approve: bool = True, comment
     if approve:
         bonus_compute(branch=appraisal.branch, period=appraisal.period, by=by)
         signals_evaluate(scheme=appraisal.scheme, period=appraisal.period, employee_ids=[appraisal.employee_id])
+        dashboard_data_changed()  # approved grades count towards promotion
     return appraisal
 
 
@@ -159,6 +161,7 @@ def period_approve(*, branch, period: str, by) -> int:
     bonus_compute(branch=branch, period=period, by=by)
     for scheme in {a.scheme for a in appraisals}:
         signals_evaluate(scheme=scheme, period=period, employee_ids=[a.employee_id for a in appraisals])
+    dashboard_data_changed()
     return count
 
 
@@ -169,6 +172,7 @@ def appraisal_publish(*, appraisal: Appraisal, by) -> Appraisal:
     _expect(appraisal, S.APPROVED)
     appraisal.state, appraisal.published_at = S.PUBLISHED, timezone.now()
     _save(appraisal, by, _("published"), ["state", "published_at"])
+    dashboard_data_changed()
     return appraisal
 
 
@@ -205,6 +209,7 @@ def appraisal_appeal(*, appraisal: Appraisal, by, comment: str) -> Appraisal:
         raise ApplicationError(_("Say what the appeal is about."))
     appraisal.state, appraisal.appealed, appraisal.comment = S.SUBMITTED, True, comment
     _save(appraisal, by, _("appeal: %(comment)s") % {"comment": comment}, ["state", "appealed", "comment"])
+    dashboard_data_changed()  # the grade no longer counts
     return appraisal
 
 
@@ -218,4 +223,5 @@ def appraisal_reopen(*, appraisal: Appraisal, by, reason: str) -> Appraisal:
         raise ApplicationError(_("An approved appraisal is reopened only with a reason."))
     appraisal.state, appraisal.comment = S.COMPUTED, reason
     _save(appraisal, by, _("reopened: %(reason)s") % {"reason": reason}, ["state", "comment"])
+    dashboard_data_changed()  # the grade no longer counts
     return appraisal

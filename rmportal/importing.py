@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from rmportal import scoping
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 MAX_ERRORS = 1000
@@ -931,5 +932,6 @@ def run_import(kind: str, fileobj, *, filename: str, user=None,
                 report.add(None, "", _("the file holds no data rows"))
             if report:
                 raise rejected()
+    dashboard_data_changed()
     result.seconds = time.monotonic() - started
     return result

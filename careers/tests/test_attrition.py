@@ -7,15 +7,20 @@ import io
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from careers import attrition
 from careers.models import CareerInterview, Certificate, CertificateType, Exit, JobSequence, Level, RiskScore
+from careers.services import exit_open
+from careers.tasks import attrition_warm
 from careers.views_attrition import EXPORTS, grid_chart
 from clients.models import Employee, MonthlyBusiness, Role
 from clients.templatetags.portal_money import money_unit_label
+from rmportal.dashboard_cache import dashboard_data_changed
+from rmportal.importing import run_import
 from tests.factories import ClientFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db
@@ -423,6 +428,9 @@ def _grow(bank, sequences, n):
 
 
 QUERY_BOUND = 60
+WARM_QUERY_BOUND = 6
+"""With every figure in the dashboard cache: the log-in's record, the user, the employee and the
+filters' three lists of choices."""
 
 
 @pytest.mark.parametrize("role", ["hr", "branch_manager"])
@@ -432,8 +440,12 @@ def test_the_page_costs_the_same_queries_on_small_and_larger_data(scored, sequen
     with django_assert_max_num_queries(QUERY_BOUND):
         assert get(client_of, employee).status_code == 200
     _grow(request.getfixturevalue("bank"), sequences, 12)
+    dashboard_data_changed()  # the factories wrote behind the services' back
     with django_assert_max_num_queries(QUERY_BOUND):
         assert get(client_of, employee).status_code == 200
+    client = client_of(employee)  # logged in before counting
+    with django_assert_max_num_queries(WARM_QUERY_BOUND):
+        assert client.get(URL, {"period": PERIOD}).status_code == 200
 
 
 # --- charts ----------------------------------------------------------------------------------------
@@ -465,3 +477,85 @@ def test_a_branch_outside_the_chosen_region_is_a_form_error(bank, client_of, hr)
     response = get(client_of, hr, region="R02", branch="B01")
     assert response.status_code == 200 and response.context["board"] is None
     assert "not in region R02" in str(response.context["form"].errors["branch"])
+
+
+# --- the dashboard cache -----------------------------------------------------------------------
+
+def test_a_second_visit_reads_every_figure_from_the_cache(scored, client_of, hr, django_assert_max_num_queries):
+    first = get(client_of, hr)
+    client = client_of(hr)
+    with django_assert_max_num_queries(WARM_QUERY_BOUND):
+        second = client.get(URL, {"period": PERIOD})
+    assert second.context["current"] == first.context["current"]
+    assert second.context["figures_as_of"] == first.context["figures_as_of"]
+    assert 'id="figures-as-of"' in second.content.decode()
+    assert "FAR1" in second.content.decode()  # the high-risk names, read from the cache
+
+
+def test_an_exit_recorded_by_the_service_makes_the_next_visit_recompute(bank, client_of, hr, rm):
+    assert get(client_of, hr, branch="B01").context["current"].exits == 1
+    exit_open(employee=rm, exit_on=dt.date(2026, 3, 20), voluntary=True, reason=Exit.Reason.COMPENSATION,
+              by=hr.user)
+    page = get(client_of, hr, branch="B01")
+    assert page.context["current"].exits == 2  # x1 and now rm
+    assert page.context["reasons"].group_count(attrition.COMPENSATION) == 2
+
+
+def test_an_import_makes_the_next_visit_recompute(bank, client_of, hr):
+    assert get(client_of, hr, branch="B01").context["current"].headcount == 3
+    run_import("employees", io.BytesIO(b"employee_no,name,branch_code,role,sequence,level,hired_on,email\n"
+                                       b"NEW1,Zhao Lei,B01,rm,,,2026-03-02,\n"), filename="employees.csv")
+    assert get(client_of, hr, branch="B01").context["current"].headcount == 4
+
+
+def test_each_scope_reads_only_its_own_cached_figures(scored, client_of, hr, branch_manager, far_manager):
+    """HR (the bank), the manager of B01 and the manager of B03 each fill the cache in turn; every
+    one of them then sees their own RMs only, whoever came first."""
+    for _round in range(2):
+        bank_page = get(client_of, hr).content.decode()
+        near = get(client_of, branch_manager)
+        far = get(client_of, far_manager)
+        assert "FAR1" in bank_page and "RM001" in bank_page
+        assert near.context["current"].headcount == 3
+        assert "RM001" in near.content.decode()
+        assert "FAR1" not in near.content.decode() and "B03" not in near.content.decode()
+        assert far.context["current"].headcount == 1
+        assert "FAR1" in far.content.decode()
+        assert "RM001" not in far.content.decode() and "Li Na" not in far.content.decode()
+
+
+def test_names_at_risk_stay_hidden_from_the_department_head_after_the_branch_manager_read_them(
+        scored, client_of, branch_manager, department_head):
+    score = RiskScore.objects.get(employee__employee_no="RM001", month=MARCH)
+    link = reverse("risk:score-detail", kwargs={"pk": score.pk})
+    assert link in get(client_of, branch_manager).content.decode()
+    page = get(client_of, department_head)
+    assert link not in page.content.decode() and "high_risk" not in page.context
+    assert page.context["high_risk_count"] == 1
+
+
+def in_chinese(client, *args, **kwargs):
+    """A request in Chinese (the language cookie); the test's own language is restored afterwards."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with translation.override(translation.get_language()):
+        return client.get(*args, **kwargs)
+
+
+def test_the_figures_follow_the_readers_language(bank, client_of, hr):
+    with translation.override("zh-hans"):
+        chinese = str(Exit.Reason.COMPENSATION.label)
+    assert chinese != "Compensation"
+    english = get(client_of, hr, branch="B01").context["reasons"]
+    reasons = in_chinese(client_of(hr), URL, {"period": PERIOD, "branch": "B01"}).context["reasons"]
+    assert chinese in [row.label for row in reasons.rows]
+    assert "Compensation" in [row.label for row in english.rows]
+
+
+def test_the_monthly_run_leaves_hrs_default_view_ready_in_every_language(bank, client_of, hr,
+                                                                         django_assert_max_num_queries):
+    assert attrition_warm.apply().get() == len(settings.LANGUAGES)
+    client = client_of(hr)
+    with django_assert_max_num_queries(WARM_QUERY_BOUND):
+        assert client.get(URL).status_code == 200
+    with django_assert_max_num_queries(WARM_QUERY_BOUND):
+        assert in_chinese(client, URL).status_code == 200

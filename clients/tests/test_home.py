@@ -13,14 +13,16 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from careers.models import CareerInterview, RiskAlert, RiskScore
-from careers.selectors import add_months
-from clients import services
+from careers.selectors import DEFAULT_INTERVIEW_MONTHS, add_months, interviews_due
+from clients import home, services
 from clients.contribution import ContributionMethod, contribution_recompute, contribution_total_sum
-from clients.models import Client, ClientContribution, Complaint, ContributionParameter, MonthlyBusiness, Role
+from clients.models import (Client, ClientContribution, Complaint, ContributionParameter, Employee, MonthlyBusiness,
+                            Role)
 from clients.selectors import AUM
 from clients.templatetags.portal_money import money_in_unit
 from performance.models import Appraisal, PerformancePool, PoolEntry, Scheme
-from tests.factories import ClientFactory, EmployeeFactory, MonthlyBusinessFactory
+from tests.factories import (ClientFactory, EmployeeFactory, JobSequenceFactory, LevelFactory,
+                             MonthlyBusinessFactory)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +138,7 @@ def home_bank(branch, sister_branch, other_branch, rm, other_rm, sister_rm, bran
     CareerInterview.objects.create(employee=other_rm, scheduled_on=add_months(today, -6) + dt.timedelta(days=10),
                                    held_on=add_months(today, -6) + dt.timedelta(days=10), outcome="on_track")
     CareerInterview.objects.create(employee=sister_rm, scheduled_on=today, held_on=today, outcome="on_track")
-    return {"clients": clients, "lost": lost, "today": today}
+    return {"clients": clients, "lost": lost, "today": today, "rm": rm, "other_rm": other_rm}
 
 
 # --- who may open it ---------------------------------------------------------------------------
@@ -219,13 +221,15 @@ def direct_profit(employee, months):
     return total
 
 
-def test_rm_table_lists_the_branch_rms_with_book_aum_and_12_month_profit(client_of, home_bank, branch_manager, rm,
-                                                                          other_rm):
-    trend = client_of(branch_manager).get(home_url(rm.branch)).context["trend"]
+def test_rm_table_ranks_the_branch_rms_by_12_month_profit_with_book_and_aum(client_of, home_bank, branch_manager,
+                                                                            rm, other_rm):
+    books = client_of(branch_manager).get(home_url(rm.branch)).context["books"]
 
-    assert trend.month == FEB
-    assert [row.rm for row in trend.rms] == [rm, other_rm]
-    mine = trend.rms[0]
+    assert books.month == FEB and books.rm_count == 2 and books.lowest == []
+    ranking = sorted([rm, other_rm], key=lambda e: (-direct_profit(e, [DEC, JAN, FEB]), e.employee_no))
+    assert [row.rm for row in books.top] == ranking
+    assert [row.rank for row in books.top] == [1, 2]
+    mine = next(row for row in books.top if row.rm == rm)
     assert mine.book_size == 2  # the lost clients' assignments ended
     assert mine.latest.clients == 2 and mine.latest.private_affluent == 1
     assert mine.latest.aum == MonthlyBusiness.objects.filter(
@@ -236,14 +240,40 @@ def test_rm_table_lists_the_branch_rms_with_book_aum_and_12_month_profit(client_
                                                             mine.months[-1].profit]
 
 
+def test_a_large_branch_lists_its_top_and_lowest_rms_and_points_to_all_of_them(client_of, home_bank, branch_manager,
+                                                                              branch, rm, other_rm, monkeypatch):
+    newcomer = EmployeeFactory(employee_no="RM003", branch=branch)  # no client yet: the lowest
+    monkeypatch.setattr(home, "TOP_RMS", 1)
+    monkeypatch.setattr(home, "LOWEST_RMS", 1)
+    browser = client_of(branch_manager)
+
+    response = browser.get(home_url(branch))
+    books = response.context["books"]
+    best, middle = sorted([rm, other_rm], key=lambda e: (-direct_profit(e, [DEC, JAN, FEB]), e.employee_no))
+    assert books.rm_count == 3
+    assert [(row.rank, row.rm) for row in books.top] == [(1, best)]
+    assert [(row.rank, row.rm, row.book_size, row.profit_12m) for row in books.lowest] == [(3, newcomer, 0, D("0"))]
+    html = response.content.decode()
+    book = {e: f'href="{reverse("clients:rm-book", kwargs={"employee_no": e.employee_no})}"'
+            for e in (best, middle, newcomer)}
+    assert book[best] in html and book[newcomer] in html and book[middle] not in html
+    everyone = reverse("clients:branch-detail", kwargs={"code": branch.code})
+    assert f'class="rm-ranking__more"><a href="{everyone}"' in html
+    exported = browser.get(home_url(branch), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["RM001", "RM002", "RM003"]
+
+
 def test_branch_chart_totals_are_the_branch_books_per_month(client_of, home_bank, branch_manager, branch):
     response = client_of(branch_manager).get(home_url(branch))
-    trend, chart = response.context["trend"], response.context["chart"]
+    books, chart = response.context["books"], response.context["chart"]
 
-    february = trend.branch[-1]
+    february = books.branch[-1]
     b01 = MonthlyBusiness.objects.filter(month=FEB, client__branch=branch)
     assert february.aum == b01.aggregate(a=Sum(AUM))["a"]
-    assert february.clients == 3
+    assert february.clients == 3 and february.private_affluent == 2
+    assert books.profit_12m == direct_profit(home_bank["rm"], [DEC, JAN, FEB]) + direct_profit(
+        home_bank["other_rm"], [DEC, JAN, FEB])
     assert chart["months"][-3:] == ["2025-12", "2026-01", "2026-02"]
     assert chart["aum"][-1] == str(money_in_unit(february.aum))
     assert b'id="branch-chart"' in response.content and b"plotly.min.js" in response.content
@@ -292,8 +322,29 @@ def test_interview_card_counts_overdue_and_coming_interviews(client_of, home_ban
                                                            other_rm):
     interviews = client_of(branch_manager).get(home_url(branch)).context["interviews"]
 
-    assert [row.employee for row in interviews.overdue] == [rm]
-    assert [row.employee for row in interviews.due_soon] == [other_rm]
+    assert [row.employee for row in interviews.overdue] == [rm] and interviews.overdue_count == 1
+    assert interviews.overdue[0].due_on == add_months(rm.hired_on, DEFAULT_INTERVIEW_MONTHS)
+    assert interviews.due_soon_count == 1  # other_rm
+
+
+def test_interview_card_agrees_with_the_interview_list_rule(home_bank, branch_manager, branch):
+    """The card computes the due dates itself; they are those of careers.selectors.interviews_due."""
+    yearly = LevelFactory(sequence=JobSequenceFactory(code="yearly", interview_interval_months=12))
+    EmployeeFactory(branch=branch, level=yearly, hired_on=add_months(home_bank["today"], -13))  # overdue
+    EmployeeFactory(branch=branch, level=yearly, hired_on=add_months(home_bank["today"], -12)
+                    + dt.timedelta(days=10))  # due soon
+    EmployeeFactory(branch=branch, hired_on=None)  # never due
+    planned = EmployeeFactory(branch=branch, hired_on=dt.date(2019, 5, 31))
+    CareerInterview.objects.create(employee=planned, scheduled_on=home_bank["today"])
+    for as_of in (home_bank["today"], dt.date(2021, 2, 28), dt.date(2019, 12, 31)):
+        card = home.interview_overview(branch_manager.user, branch=branch, as_of=as_of)
+        rows = interviews_due(branch_manager.user, as_of=as_of, employees=Employee.objects.filter(branch=branch))
+        overdue = sorted((r for r in rows if r.overdue), key=lambda r: (r.due_on, r.employee.employee_no))
+        soon = [r for r in rows if r.due_on and as_of <= r.due_on <= as_of + dt.timedelta(days=home.DUE_SOON_DAYS)]
+
+        assert card.overdue_count == len(overdue) and card.due_soon_count == len(soon)
+        assert [(r.employee, r.due_on, r.last_held_on, r.next_scheduled_on) for r in card.overdue] == [
+            (r.employee, r.due_on, r.last_held_on, r.next_scheduled_on) for r in overdue[:home.LISTED]]
 
 
 def test_complaint_and_lost_client_cards_count_only_this_branch(client_of, home_bank, branch_manager, branch):
@@ -309,7 +360,8 @@ def test_empty_branch_renders_every_card_with_nothing_to_show(client_of, hr, oth
     response = client_of(hr).get(home_url(other_branch))
 
     assert response.status_code == 200
-    assert response.context["trend"].rms == [] and not response.context["trend"].has_data
+    books = response.context["books"]
+    assert books.rm_count == 0 and books.top == books.lowest == [] and not books.has_data
     assert response.context["appraisals"].period is None
     assert b"plotly.min.js" not in response.content
 
@@ -364,9 +416,10 @@ def test_csv_export_holds_only_the_branch_rms(client_of, home_bank, branch_manag
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == [rm.employee_no, other_rm.employee_no]
     assert len(rows[0]) == 9 + 12
-    trend = client_of(branch_manager).get(home_url(branch)).context["trend"]
-    assert D(rows[1][8]) == trend.rms[0].profit_12m
-    assert [D(value) for value in rows[1][9:]] == trend.rms[0].profits
+    books = client_of(branch_manager).get(home_url(branch)).context["books"]
+    mine = next(row for row in books.top if row.rm == rm)
+    assert D(rows[1][8]) == mine.profit_12m
+    assert [D(value) for value in rows[1][9:]] == mine.profits
 
 
 def test_xlsx_export_of_another_branch_is_404_and_of_the_own_branch_a_workbook(client_of, home_bank,
@@ -396,7 +449,7 @@ def _grow(branch, scheme, count):
     contribution_recompute(months=[DEC, JAN, FEB])
 
 
-PAGE_QUERIES = 25  # log-in, user, employee, branch and the cards: 23 today
+PAGE_QUERIES = 27  # session, user, employee, branch and the cards: 25 today
 
 
 def test_page_queries_do_not_grow_with_rms_and_clients(client_of, home_bank, branch_manager, branch, scheme_of,
@@ -409,7 +462,7 @@ def test_page_queries_do_not_grow_with_rms_and_clients(client_of, home_bank, bra
     _grow(branch, scheme_of(branch), 12)
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = browser.get(home_url(branch))
-    assert len(response.context["trend"].rms) == 14
+    assert response.context["books"].rm_count == len(response.context["books"].top) == 14
 
 
 # --- money in the reader's unit -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from clients.models import Branch, ImportJob, MonthlyBusiness
 from clients.tests.test_importers import BRANCH_HEADER, recompute_calls  # noqa: F401
+from rmportal import dashboard_cache
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,8 @@ def test_hr_uploads_a_file_and_sees_the_report_on_the_job_page(client_of, hr, dj
         response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
             "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth avenue,R01,North\nB06,Sixth,R01,North\n")})
     job = ImportJob.objects.get()
-    assert len(callbacks) == 1  # the import is queued once the upload is stored
+    # the import is queued once the upload is stored (besides, the dashboards' generation moves on)
+    assert len([c for c in callbacks if c is not dashboard_cache._bump]) == 1
     assert response.status_code == 302 and response["Location"] == reverse("imports:job", args=[job.pk])
     page = client_of(hr).get(response["Location"]).content.decode()
     assert 'id="import-result"' in page

@@ -418,6 +418,23 @@ def test_branch_page_queries_do_not_grow_with_the_rms(client_of, branch_manager,
     assert len(response.context["rms"]) == 15
 
 
+def test_branch_page_lists_the_rms_25_a_page_with_the_book_figures_of_each_page(client_of, branch_manager, branch):
+    rms = [EmployeeFactory(branch=branch, role=Role.RM, employee_no=f"P{n:03d}") for n in range(30)]
+    ClientFactory(branch=branch, rm=rms[0])
+    ClientFactory(branch=branch, rm=rms[-1])
+    ClientFactory(branch=branch, rm=rms[-1])
+    browser = client_of(branch_manager)
+
+    first = browser.get(branch_url(branch))
+    second = browser.get(branch_url(branch), {"page": 2})
+
+    assert [(e.employee_no, e.book_size) for e in first.context["rms"]] == (
+        [("P000", 1)] + [(f"P{n:03d}", 0) for n in range(1, 25)])
+    assert [(e.employee_no, e.book_size) for e in second.context["rms"]] == (
+        [(f"P{n:03d}", 0) for n in range(25, 29)] + [("P029", 2)])
+    assert b'rel="next"' in first.content and b'rel="prev"' in second.content
+
+
 def test_branch_list_queries_do_not_grow_with_the_branches(client_of, hr, django_assert_max_num_queries):
     for n in range(10):
         ClientFactory(branch__code=f"X{n:02d}")

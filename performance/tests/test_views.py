@@ -21,6 +21,7 @@ from performance.models import Appraisal, AppraisalLine, BonusStatement, Budget,
 from performance.views import calibration_reason
 from performance.workflow import (appraisal_approve, appraisal_publish, appraisal_review, appraisal_score_manual,
                                   appraisal_submit)
+from rmportal import dashboard_cache
 from tests.factories import ClientFactory, EmployeeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +248,8 @@ def test_hr_runs_a_period_for_one_branch_in_the_background_and_follows_its_progr
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = browser.post(reverse("performance:appraisal-run"), {"run-period": PERIOD, "run-branch": "B01"})
 
-    assert response.status_code == 302 and len(callbacks) == 1  # queued once the request commits
+    # queued once the request commits (besides, the dashboards' generation moves on)
+    assert response.status_code == 302 and len([c for c in callbacks if c is not dashboard_cache._bump]) == 1
     run = ScheduledRun.objects.get()
     assert (run.kind, run.key, run.status, run.branches_done, run.triggered_by) == (
         "appraisals", PERIOD, "succeeded", ["B01"], hr.user)

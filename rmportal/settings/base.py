@@ -1,4 +1,5 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
+import hashlib
 import os
 from pathlib import Path
 
@@ -216,7 +217,21 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache shared by every worker process (the dashboards' figures, rmportal.dashboard_cache;
+# the API throttle): Redis when REDIS_URL is set, otherwise files under var/. Its keys carry the
+# database's name, so that portals (or a benchmark) sharing a Redis or a var/ never mix figures.
+_database = DATABASES["default"]
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX") or "rmportal-" + hashlib.sha256(
+    f'{_database.get("HOST", "")}:{_database.get("PORT", "")}/{_database.get("NAME", "")}'.encode()).hexdigest()[:12]
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": CACHE_KEY_PREFIX}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache"), "KEY_PREFIX": CACHE_KEY_PREFIX,
+                          "OPTIONS": {"MAX_ENTRIES": 5000}}}
+DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", str(6 * 60 * 60)))
+"""How long dashboard figures are kept at most; the jobs that change the data drop them sooner."""
 
 LOGGING = {
     "version": 1,

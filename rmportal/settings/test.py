@@ -15,4 +15,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in the test process (eagerly); tests/test_celery_e2e.py runs a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 LANGUAGE_CODE = "en"
+# Each test process keeps its own cache (conftest.py empties it before every test).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}  # noqa: F405

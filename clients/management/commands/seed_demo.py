@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from clients import demo
+from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
                                   end_month=options["end_month"], password=options["password"])
         except ApplicationError as error:
             raise CommandError(error.message) from error
+        dashboard_data_changed()
         counts = bank.counts
         self.stdout.write(self.style.SUCCESS(
             _("Seeded %(employees)s employees, %(clients)s clients, %(monthly)s monthly rows, "
