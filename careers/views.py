@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -27,6 +27,7 @@ from careers.forms import (CareerGoalForm, CertificateForm, CertificateTypeForm,
 from careers.models import (CareerGoal, CertificateType, Commendation, Exit, JobSequence, Level, LevelChange)
 from clients.models import Assignment, Branch, Employee
 from rmportal import scoping
+from rmportal.dashboard_cache import dashboard_cached
 from rmportal.errors import ApplicationError
 from rmportal.views import ApplicationErrorFormMixin, RestrictedMixin, RoleRequiredMixin
 
@@ -563,7 +564,11 @@ class ExitListView(RoleRequiredMixin, TemplateView):
         base = selectors.exits_for(user)
         filterset = ExitFilterSet(self.request.GET or None, queryset=base, request=self.request)
         exits = _filtered(filterset, base)
-        outflow = selectors.exit_outflow(user, exits=exits)
+        # Valuing every handed-over client's contribution is the dashboards' heaviest read: kept
+        # until the data changes, per scope and filter (the SQL of the restricted exits).
+        outflow = dashboard_cached("exits:outflow", (
+            scoping.role_of(user), str(exits.query), timezone.localdate(), translation.get_language()),
+            lambda: selectors.exit_outflow(user, exits=exits)).value
         return super().get_context_data(
             filterset=filterset, total=outflow["total"], count=len(outflow["rows"]),
             page_obj=_page(self.request, outflow["rows"]), page_query=_page_query(self.request), **kwargs)

@@ -13,8 +13,9 @@ from careers import selectors
 from careers.models import (CareerGoal, CareerInterview, Certificate, Commendation, Exit, ExitHandover, Level,
                             LevelChange, Training)
 from clients import services as client_services
-from clients.models import Role
+from clients.models import Client, Role
 from performance.models import Signal
+from rmportal.dashboard_cache import dashboard_data_changed
 from tests.factories import ClientFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db
@@ -338,6 +339,21 @@ def test_exit_list_shows_each_exit_and_the_total(world, client_of, branch):
     assert (response.context["total"].handed_over, response.context["total"].lost_3m) == (1, 1)
     assert "100.0%" in response.content.decode()
 
+
+
+def test_exit_list_figures_are_kept_until_the_data_changes(world, client_of, branch):
+    client = ClientFactory(branch=branch, rm=world["rm"])
+    ExitHandover.objects.create(exit=world["exit"], client=client, to_rm=world["rm"],
+                                handed_over_on=dt.date(2025, 7, 1))
+    reviewer = client_of(world["people"]["reviewer"])
+    assert reviewer.get(reverse("careers:exit-list")).context["total"].lost_3m == 0
+
+    # A change behind the services' back is not seen: the figures are kept …
+    Client.objects.filter(pk=client.pk).update(status="lost", lost_on=dt.date(2025, 8, 1))
+    assert reviewer.get(reverse("careers:exit-list")).context["total"].lost_3m == 0
+    # … until a job that changes the data says so.
+    dashboard_data_changed()
+    assert reviewer.get(reverse("careers:exit-list")).context["total"].lost_3m == 1
 
 # --- eligibility and interviews -------------------------------------------------------------
 
