@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from rmportal.celery import TRANSIENT_ERRORS
-from rmportal.import_jobs import import_job_run
+from rmportal.import_jobs import import_job_run, import_jobs_abandoned_fail
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_backoff_max=300, retry_jitter=True,
@@ -17,3 +17,9 @@ def import_job_execute(self, job_id: int) -> str:
     A transient error puts the job back in the queue for the retry, until the retries run out."""
     job = import_job_run(job_id=job_id, may_retry=self.request.retries < self.max_retries)
     return job.status if job is not None else "skipped"
+
+
+@shared_task(soft_time_limit=60, time_limit=120)
+def import_jobs_sweep() -> int:
+    """The hourly beat entry: fails the import jobs whose worker died while running them."""
+    return import_jobs_abandoned_fail()

@@ -7,6 +7,7 @@ lists row, column and reason; ``result`` the message). The file is dropped when 
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import time
@@ -142,6 +143,21 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
     ImportJob.objects.filter(pk=job_id).update(**outcome, content=b"", finished_at=timezone.now())
     job.refresh_from_db()
     return job
+
+
+ABANDONED_AFTER = dt.timedelta(minutes=75)
+"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died."""
+
+
+def import_jobs_abandoned_fail(*, now: dt.datetime | None = None) -> int:
+    """Fails the jobs still "running" long after their task's hard time limit: the worker that
+    ran them was killed. The import is one transaction, so nothing of their files was stored,
+    and the job page stops showing a progress that will never move. Returns the number failed."""
+    now = now or timezone.now()
+    outcome = _failed(_("The import was interrupted (its worker stopped); nothing was stored. "
+                        "Upload the file again."))
+    return ImportJob.objects.filter(status=Status.RUNNING, started_at__lt=now - ABANDONED_AFTER).update(
+        **outcome, content=b"", finished_at=now)
 
 
 def _failed(message: str, *, errors=(), total: int = 0) -> dict:

@@ -1,6 +1,7 @@
 """Imports in the background (DOMAIN 6): an ImportJob goes queued → running → succeeded or
 failed, reports its progress while the import's transaction runs, and its page (HR only,
 bank-wide) polls itself until the job is finished."""
+import datetime as dt
 import io
 import logging
 
@@ -9,12 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.importers import BranchImporter
 from clients.models import Branch, ImportJob, Role
 from clients.tests.test_importers import BRANCH_HEADER, recompute_calls  # noqa: F401
 from rmportal import import_jobs, importing, scoping
-from rmportal.import_jobs import ImportJobProgress, import_job_create, import_job_run
+from rmportal.import_jobs import ImportJobProgress, import_job_create, import_job_run, import_jobs_abandoned_fail
 from rmportal.importing import run_import
 from tests.factories import ClientFactory, EmployeeFactory
 from tests.markers import requires_postgresql
@@ -121,6 +123,22 @@ def test_a_job_already_taken_is_left_alone(hr):
     assert import_job_run(job_id=job.pk) is None  # a second delivery of the task
     assert Branch.objects.filter(code__startswith="B1").count() == 5
 
+
+
+def test_a_job_whose_worker_died_is_failed_by_the_sweep_and_a_live_one_is_not(hr):
+    now = timezone.now()
+    dead, live = (ImportJob.objects.create(kind="branches", filename=f"{name}.csv", content=b"x", created_by=hr.user,
+                                           status="running", started_at=now - age)
+                  for name, age in (("dead", dt.timedelta(minutes=76)), ("live", dt.timedelta(minutes=74))))
+
+    assert import_jobs_abandoned_fail(now=now) == 1
+
+    dead.refresh_from_db()
+    live.refresh_from_db()
+    assert (dead.status, dead.finished_at, bytes(dead.content)) == ("failed", now, b"")
+    assert "interrupted" in dead.result["message"]
+    assert live.status == "running"
+    assert import_jobs_abandoned_fail(now=now) == 0  # nothing left to sweep
 
 def test_only_a_role_the_kind_allows_may_create_a_job(branch_manager):
     with pytest.raises(PermissionDenied):

@@ -215,6 +215,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=7),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Every hour: import jobs left "running" by a worker that died are marked failed.
+    "hourly-import-sweep": {
+        "task": "clients.tasks.import_jobs_sweep",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 30 * 60},
+    },
 }
 
 # One cache shared by every worker process (the dashboards' figures, rmportal.dashboard_cache;
