@@ -1,5 +1,6 @@
 """Filters on appraisal lists, shared by the pages and the API (STYLE 4)."""
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,9 @@ class AppraisalFilterSet(django_filters.FilterSet):
     employee = django_filters.CharFilter(label=_("RM employee number"), field_name="employee__employee_no")
     grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices, empty_label=_("All"))
     state = django_filters.ChoiceFilter(label=_("State"), choices=Appraisal.State.choices, empty_label=_("All"))
-    missing = django_filters.BooleanFilter(label=_("Missing inputs"), method="filter_missing")
+    missing = django_filters.BooleanFilter(
+        label=_("Missing inputs"), method="filter_missing",
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]))
 
     class Meta:
         model = Appraisal
