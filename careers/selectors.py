@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (Case, Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum,
-                              Value, When)
+from django.db.models import (Case, Count, DateField, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery,
+                              Sum, Value, When)
 from django.db.models import CharField as CharOutput
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -635,8 +635,9 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
             ClientContribution.objects.filter(
                 client__exit_handovers__in=handed, month__gte=first_month, month__lte=last_month,
                 # About each handover's 6 + 6 months (a few days more), so that the database reads half.
-                month__gt=F("client__exit_handovers__handed_over_on") - dt.timedelta(days=7 * 31),
-                month__lt=F("client__exit_handovers__handed_over_on") + dt.timedelta(days=7 * 31))
+                # Dates, not timestamps: compared with a timestamp, month could not bound the index scan.
+                month__gt=Cast(F("client__exit_handovers__handed_over_on") - dt.timedelta(days=7 * 31), DateField()),
+                month__lt=Cast(F("client__exit_handovers__handed_over_on") + dt.timedelta(days=7 * 31), DateField()))
             .order_by().values_list("client__exit_handovers__exit_id", "client__exit_handovers__handed_over_on",
                                     "month")
             .annotate(amount=Sum(PROFIT_CONTRIBUTION)))}
