@@ -486,13 +486,20 @@ def interview_interval(employee: Employee) -> int:
     return DEFAULT_INTERVIEW_MONTHS
 
 
+def interview_due_on(*, last_held_on: dt.date | None, hired_on: dt.date | None, interval_months: int) -> dt.date | None:
+    """DOMAIN 4: the next career interview is due the interval after the last one held, or after
+    the hiring date when none was; without either there is no due date."""
+    start = last_held_on or hired_on
+    return add_months(start, interval_months) if start else None
+
+
 def interview_due(employee: Employee, *, as_of: dt.date) -> InterviewDue:
     """For an employee annotated by ``with_career_figures``."""
     interval = interview_interval(employee)
-    start = employee.last_held_on or employee.hired_on
     return InterviewDue(employee=employee, interval_months=interval, last_held_on=employee.last_held_on,
                         next_scheduled_on=employee.next_scheduled_on,
-                        due_on=add_months(start, interval) if start else None, as_of=as_of)
+                        due_on=interview_due_on(last_held_on=employee.last_held_on, hired_on=employee.hired_on,
+                                                interval_months=interval), as_of=as_of)
 
 
 def interviews_due(user, *, as_of: dt.date | None = None,

@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Window
 
 from careers import risk
 from careers.models import RiskAlert
-from careers.selectors import DEFAULT_INTERVIEW_MONTHS, InterviewDue, add_months, career_employees
+from careers.selectors import DEFAULT_INTERVIEW_MONTHS, InterviewDue, career_employees, interview_due_on
 from clients import selectors
 from clients.models import Assignment, BookMonth, Branch, Client, Complaint, Employee, Role
 from performance import selectors as performance_selectors
@@ -365,11 +365,10 @@ def interview_overview(user, *, branch: Branch, as_of: dt.date) -> InterviewOver
     overview = InterviewOverview(as_of=as_of, overdue=[])
     overdue = []
     for pk, employee_no, hired_on, interval, last_held_on, next_scheduled_on in rms:
-        start = last_held_on or hired_on
-        if start is None:
-            continue
         interval = DEFAULT_INTERVIEW_MONTHS if interval is None else interval
-        due_on = add_months(start, interval)
+        due_on = interview_due_on(last_held_on=last_held_on, hired_on=hired_on, interval_months=interval)
+        if due_on is None:
+            continue
         if due_on < as_of:
             overdue.append((due_on, employee_no, pk, interval, last_held_on, next_scheduled_on))
         elif due_on <= until:
