@@ -34,6 +34,7 @@ from clients.models import (
     ContributionParameter,
     Employee,
     FinancialStatement,
+    ImportBatchRow,
     Interaction,
     LoanTerm,
     MonthlyBusiness,
@@ -44,7 +45,11 @@ from clients.models import (
     User,
 )
 from rmportal.importing import (
+    CREATED,
+    DELETED,
     MAX_ERRORS,
+    UNCHANGED,
+    UPDATED,
     CellError,
     Column,
     NOT_SPACE,
@@ -560,6 +565,7 @@ MONTHLY_ORDER = (  # DOMAIN 2.1's order, for the template and the page
 )
 PG_INTEGER_MAX = 2_147_483_647
 STAGE_TABLE = "import_monthly_stage"
+KEYED_TABLE = "import_monthly_keyed"
 SORT_WORK_MEM = "256MB"
 MONTHLY_IMPORT_LOCK = 0x4D4F4E54  # advisory lock key ("MONT")
 
@@ -604,12 +610,12 @@ def _monthly_column(name: str):
     if name == "month":
         return MonthColumn(name)
     if name == "loan_term":
-        return ChoiceColumn(name, choices=LoanTerm.values, required=False, blank=True, default="",
+        return ChoiceColumn(name, choices=LoanTerm.values, blank=True, default="",
                             help_text=gettext_lazy("one of le6m, 6m_1y, 1y_3y, 3y_5y, gt5y; "
                                             "blank only when loan_avg_balance is 0"))
     if name in MONTHLY_COUNTS:
-        return IntegerColumn(name, minimum=0, maximum=PG_INTEGER_MAX, required=False, blank=True)
-    return DecimalColumn(name, max_digits=18, decimal_places=2, required=False, blank=True,
+        return IntegerColumn(name, minimum=0, maximum=PG_INTEGER_MAX, blank=True)
+    return DecimalColumn(name, max_digits=18, decimal_places=2, blank=True,
                          minimum=Decimal(0) if name in MonthlyBusiness.NON_NEGATIVE else None)
 
 
@@ -635,39 +641,55 @@ class _Mismatch(Exception):
 
 @register_importer
 class MonthlyImporter(Importer):
-    """Monthly business data per client (DOMAIN 2.1). Re-importing a month replaces it: every
-    stored row of the months present in the file is deleted before the file's rows go in. Blank
-    numbers are 0; balances, counts and sales may not be negative; loan_term may be blank only
-    when loan_avg_balance is 0. The contributions of the months are recomputed afterwards.
+    """Monthly business data per client (DOMAIN 2.1, 6), upserted by client and month: a row of
+    the file creates or updates that client-month, rows the file lacks are left alone. With
+    ``replace``, the stored rows of the (branch, month) pairs present in the file that the file
+    lacks are deleted too (the branch is the client's). Every column is required in the header;
+    blank numbers are 0; balances, counts and sales may not be negative; loan_term may be blank
+    only when loan_avg_balance is 0. The contributions (and books) of the branch-months that
+    changed are recomputed afterwards. Every row updated or deleted is kept as a before-image in
+    the import's batch, every row created by its key, so that the import can be undone.
 
     Files hold hundreds of thousands of rows, so rows are streamed, never held: each is checked in
     Python with one regular expression for the whole row (cell by cell only when that fails) and,
-    on PostgreSQL, copied into a temporary staging table through COPY. One INSERT … SELECT joined
-    to the clients then stores them; when it stores fewer rows than were staged (unknown client
-    numbers) or trips the unique constraint (a client and month given twice), the staging table
-    is queried set-based for the rows to report. Other databases take a bulk_create path that
-    keeps the file's (client, month) keys in memory to find duplicates."""
+    on PostgreSQL, copied into a temporary staging table through COPY. One CREATE TABLE … AS joins
+    the staged rows to the clients and to the rows stored for them (a keyed table with a unique
+    index on client and month); the counts, the before-images and the writes are then a few
+    set-based statements over it. When the keyed table holds fewer rows than were staged (unknown
+    client numbers) or its index trips (a client and month given twice), the staging table is
+    queried set-based for the rows to report. Other databases take a bulk ORM path that keeps the
+    file's rows in memory."""
 
     kind = "monthly"
     label = gettext_lazy("Monthly business data")
     columns = tuple(_monthly_column(name) for name in MONTHLY_ORDER)
+    supports_replace = True
+    undoable = True
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
         months: set[str] = set()
         if _copy_available():
-            counts = self._store_by_copy(table, report, months)
+            changed = self._store_by_copy(table, report, months)
         else:
-            counts = self._store_by_orm(table, report, months)
+            changed = self._store_by_orm(table, report, months)
         if report:
             return self.result()
-        month_dates = sorted({dt.date(int(month[:4]), int(month[5:7]), 1) for month in months})
-        self.report_stage(RECOMPUTING, table)
-        contribution.contribution_recompute(months=month_dates, branch_ids=None)
-        announce_business_data_changed(month_dates)
+        changed_months = sorted({month for month, _branch in changed})
+        changed_branches = sorted({branch for _month, branch in changed})
+        if changed:
+            self.report_stage(RECOMPUTING, table)
+            self.after_undo(months=changed_months, branch_ids=changed_branches)
+        month_names = ", ".join(sorted(months))
         return self.result(
-            rows=table.rows_read, **counts,
-            notes=[_("Months replaced: %(months)s.") % {
-                "months": ", ".join(f"{month:%Y-%m}" for month in month_dates)}])
+            rows=table.rows_read,
+            notes=[(_("Months replaced in the branches of the file: %(months)s.") if self.replace
+                    else _("Months updated: %(months)s.")) % {"months": month_names}])
+
+    @classmethod
+    def after_undo(cls, *, months: list[dt.date], branch_ids: list[int]) -> None:
+        if months:
+            contribution.contribution_recompute(months=months, branch_ids=branch_ids or None)
+            announce_business_data_changed(months)
 
     def _checked_rows(self, table: Table, report: ErrorReport, months: set[str]):
         """Yields (row number, cells, joined, values) for every non-blank row, where either
@@ -680,15 +702,14 @@ class MonthlyImporter(Importer):
         fullmatch = pattern.regex.fullmatch
         separator = pattern.SEPARATOR
         month_at = header.index("month")
-        term_at = header.index("loan_term") if "loan_term" in header else None
-        balance_at = header.index("loan_avg_balance") if "loan_avg_balance" in header else None
+        term_at = header.index("loan_term")
+        balance_at = header.index("loan_avg_balance")
         is_zero = _ZERO.fullmatch
         add_month = months.add
         for number, cells in table.rows():
             joined = separator.join(cells)
             if fullmatch(joined) is not None:
-                if balance_at is not None and (term_at is None or not cells[term_at]) \
-                        and is_zero(cells[balance_at]) is None:
+                if not cells[term_at] and is_zero(cells[balance_at]) is None:
                     report.add(number, "loan_term", _("required when loan_avg_balance is not 0"))
                     yield number, cells, None, None
                     continue
@@ -698,16 +719,17 @@ class MonthlyImporter(Importer):
             cells = [cell.strip() for cell in cells]
             values = pattern.diagnose(number, cells, report)
             if values is not None:
-                if balance_at is not None and (term_at is None or not values[term_at]) and values[balance_at]:
+                if not values[term_at] and values[balance_at]:
                     report.add(number, "loan_term", _("required when loan_avg_balance is not 0"))
                     values = None
                 else:
                     add_month(cells[month_at][:7])
             yield number, cells, None, values
 
-    # PostgreSQL: COPY into a staging table, check and insert set-based.
+    # PostgreSQL: COPY into a staging table, check and write set-based.
 
-    def _store_by_copy(self, table: Table, report: ErrorReport, months: set[str]) -> dict:
+    def _store_by_copy(self, table: Table, report: ErrorReport, months: set[str]) -> set[tuple[dt.date, int]]:
+        """Stores the file; returns the (month, branch id) pairs whose rows changed."""
         quote = connection.ops.quote_name
         header = table.header
         columns = ", ".join(quote(name) for name in header)
@@ -724,38 +746,107 @@ class MonthlyImporter(Importer):
             staged = time.monotonic()
             if report:
                 self._check_stage(cursor, report)
-                return {}
-            month_dates = sorted(dt.date(int(month[:4]), int(month[5:7]), 1) for month in months)
-            client_table = quote(Client._meta.db_table)
+                return set()
             try:
                 with transaction.atomic():
-                    # Two imports replacing the same months would trip over each other's rows.
+                    # Two imports of the same months would trip over each other's rows.
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MONTHLY_IMPORT_LOCK])
-                    cursor.execute(f"DELETE FROM {quote(MonthlyBusiness._meta.db_table)} WHERE month = ANY(%s)",
-                                   [month_dates])
-                    deleted = cursor.rowcount
                     # The foreign-key checks at commit lock each client row; locking them all in
                     # one statement first leaves those checks only a lookup.
-                    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {client_table} c WHERE c.client_no IN "
-                                   f"(SELECT client_no FROM {STAGE_TABLE}) FOR KEY SHARE) locked")
-                    # Room to sort the rows into key order in memory, for this statement only.
+                    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote(Client._meta.db_table)} c "
+                                   f"WHERE c.client_no IN (SELECT client_no FROM {STAGE_TABLE}) FOR KEY SHARE) locked")
+                    # Room to sort and hash the rows in memory, for this transaction's statements.
                     cursor.execute("SELECT current_setting('work_mem')")
                     work_mem = cursor.fetchone()[0]
                     cursor.execute("SELECT set_config('work_mem', %s, true)", [SORT_WORK_MEM])
-                    cursor.execute(self._insert_sql(header))
-                    created = cursor.rowcount
-                    cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
-                    if created != table.rows_read:
+                    cursor.execute(self._keyed_sql())
+                    if cursor.rowcount != table.rows_read:
                         raise _Mismatch
+                    cursor.execute(f"CREATE UNIQUE INDEX ON {KEYED_TABLE} (client_id, month)")
+                    changed = self._write_keyed(cursor)
+                    cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
             except (IntegrityError, _Mismatch):
                 self._check_stage(cursor, report)
                 if not report:  # cannot happen unless the checks above miss a case
                     report.add(None, "", _("the rows could not be stored"))
-                return {}
+                return set()
             cursor.execute(f"DROP TABLE {STAGE_TABLE}")
+            cursor.execute(f"DROP TABLE {KEYED_TABLE}")
         logger.info("monthly import %s: %d rows checked and staged in %.1fs, stored in %.1fs",
-                    self.filename, created, staged - started, time.monotonic() - staged)
-        return {"created": created, "deleted": deleted}
+                    self.filename, table.rows_read, staged - started, time.monotonic() - staged)
+        return changed
+
+    @staticmethod
+    def _keyed_sql() -> str:
+        """The staged rows with their client, branch and typed month, the stored row's id
+        (``existing_id``) and whether its values differ (``changed``)."""
+        quote = connection.ops.quote_name
+        names = [quote(MonthlyBusiness._meta.get_field(name).column) for name in MONTHLY_ORDER[2:]]
+        values = [f"coalesce(s.{quote(name)}, '')" if name == "loan_term" else f"coalesce(s.{quote(name)}, 0)"
+                  for name in MONTHLY_ORDER[2:]]
+        typed = ", ".join(f"{value} AS {name}" for value, name in zip(values, names))
+        return (f"CREATE TEMPORARY TABLE {KEYED_TABLE} ON COMMIT DROP AS "
+                f"SELECT k.*, m.id AS existing_id, "
+                f"(m.id IS NOT NULL AND ({', '.join(f'm.{n}' for n in names)}) IS DISTINCT FROM "
+                f"({', '.join(f'k.{n}' for n in names)})) AS changed FROM ("
+                f"SELECT c.id AS client_id, c.branch_id, (left(s.month, 7) || '-01')::date AS month, {typed} "
+                f"FROM {STAGE_TABLE} s JOIN {quote(Client._meta.db_table)} c ON c.client_no = s.client_no) k "
+                f"LEFT JOIN {quote(MonthlyBusiness._meta.db_table)} m ON m.client_id = k.client_id AND m.month = k.month")
+
+    def _write_keyed(self, cursor) -> set[tuple[dt.date, int]]:
+        """Counts, records and writes the keyed rows: updates the changed rows, inserts the new
+        ones and, on a replace, deletes the stored rows of the file's branch-months it lacks.
+        Returns the (month, branch id) pairs that changed."""
+        quote = connection.ops.quote_name
+        monthly = quote(MonthlyBusiness._meta.db_table)
+        client_table, branch_table = quote(Client._meta.db_table), quote(Branch._meta.db_table)
+        batch_rows = quote(ImportBatchRow._meta.db_table)
+        label = MonthlyBusiness._meta.label_lower
+        names = [quote(MonthlyBusiness._meta.get_field(name).column) for name in MONTHLY_ORDER[2:]]
+        codes = dict(Branch.objects.values_list("pk", "code"))
+        changed: set[tuple[dt.date, int]] = set()
+
+        cursor.execute(f"SELECT branch_id, month, count(*) FILTER (WHERE existing_id IS NULL), "
+                       f"count(*) FILTER (WHERE changed), count(*) FILTER (WHERE existing_id IS NOT NULL "
+                       f"AND NOT changed) FROM {KEYED_TABLE} GROUP BY branch_id, month")
+        for branch_id, month, created, updated, unchanged in cursor.fetchall():
+            key = (codes[branch_id], f"{month:%Y-%m}")
+            self.tally(*key, CREATED, created)
+            self.tally(*key, UPDATED, updated)
+            self.tally(*key, UNCHANGED, unchanged)
+            if created or updated:
+                changed.add((month, branch_id))
+
+        if self.replace:
+            in_file = (f"(c.branch_id, m.month) IN (SELECT DISTINCT branch_id, month FROM {KEYED_TABLE})")
+            cursor.execute(f"SELECT c.branch_id, m.month, count(*) FROM {monthly} m "
+                           f"JOIN {client_table} c ON c.id = m.client_id WHERE {in_file} GROUP BY 1, 2")
+            for branch_id, month, stored in cursor.fetchall():
+                self.tally(codes[branch_id], f"{month:%Y-%m}", "stored", stored)
+            self.record_rows(MonthlyBusiness, DELETED, pk_sql=(
+                f"SELECT m.id FROM {monthly} m JOIN {client_table} c ON c.id = m.client_id WHERE {in_file} "
+                f"AND NOT EXISTS (SELECT 1 FROM {KEYED_TABLE} k WHERE k.client_id = m.client_id AND k.month = m.month)"))
+            cursor.execute(f"SELECT c.branch_id, m.month, count(*) FROM {batch_rows} r "
+                           f"JOIN {monthly} m ON m.id = r.object_pk JOIN {client_table} c ON c.id = m.client_id "
+                           f"WHERE r.batch_id = %s AND r.model = %s AND r.action = %s GROUP BY 1, 2",
+                           [self.batch.pk, label, DELETED])
+            for branch_id, month, deleted in cursor.fetchall():
+                self.tally(codes[branch_id], f"{month:%Y-%m}", DELETED, deleted)
+                changed.add((month, branch_id))
+            cursor.execute(f"DELETE FROM {monthly} WHERE id IN (SELECT object_pk FROM {batch_rows} "
+                           f"WHERE batch_id = %s AND model = %s AND action = %s)", [self.batch.pk, label, DELETED])
+
+        self.record_rows(MonthlyBusiness, UPDATED, pk_sql=f"SELECT existing_id FROM {KEYED_TABLE} WHERE changed")
+        cursor.execute(f"UPDATE {monthly} m SET {', '.join(f'{n} = k.{n}' for n in names)} "
+                       f"FROM {KEYED_TABLE} k WHERE m.id = k.existing_id AND k.changed")
+        # In key order: the unique index and the foreign-key checks then walk their pages in order.
+        cursor.execute(
+            f"WITH created AS (INSERT INTO {monthly} (client_id, month, {', '.join(names)}) "
+            f"SELECT client_id, month, {', '.join(names)} FROM {KEYED_TABLE} WHERE existing_id IS NULL "
+            f"ORDER BY client_id, month RETURNING id) "
+            f"INSERT INTO {batch_rows} (batch_id, model, object_pk, action) "
+            f"SELECT %s, %s, id, %s FROM created", [self.batch.pk, label, CREATED])
+        return changed
 
     @staticmethod
     def _copychunks(rows, header: list[str]) -> Iterator[str]:
@@ -791,24 +882,6 @@ class MonthlyImporter(Importer):
         yield "".join(lines)
 
     @staticmethod
-    def _insert_sql(header: list[str]) -> str:
-        quote = connection.ops.quote_name
-        targets, values = ["client_id", "month"], ["c.id", "(left(s.month, 7) || '-01')::date"]
-        for name in MONTHLY_ORDER[2:]:
-            targets.append(quote(MonthlyBusiness._meta.get_field(name).column))
-            if name not in header:
-                values.append("''" if name == "loan_term" else "0")
-            elif name == "loan_term":
-                values.append(f"coalesce(s.{quote(name)}, '')")
-            else:
-                values.append(f"coalesce(s.{quote(name)}, 0)")
-        # In key order: the unique index and the foreign-key checks then walk their pages in order.
-        return (f"INSERT INTO {quote(MonthlyBusiness._meta.db_table)} ({', '.join(targets)}) "
-                f"SELECT {', '.join(values)} FROM {STAGE_TABLE} s "
-                f"JOIN {quote(Client._meta.db_table)} c ON c.client_no = s.client_no "
-                f"ORDER BY c.id, s.month")
-
-    @staticmethod
     def _check_stage(cursor, report: ErrorReport) -> None:
         """Unknown client numbers and duplicate (client_no, month) pairs among the staged rows."""
         client_table = connection.ops.quote_name(Client._meta.db_table)
@@ -828,25 +901,26 @@ class MonthlyImporter(Importer):
         for row_no, client_no, month, first_row in cursor.fetchall():
             report.add(row_no, "month", duplicate_message(f"{client_no} {month}", first_row))
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {KEYED_TABLE}")
 
-    # Any other database: bulk_create in batches.
+    # Any other database: bulk ORM writes in batches.
 
-    def _store_by_orm(self, table: Table, report: ErrorReport, months: set[str]) -> dict:
+    def _store_by_orm(self, table: Table, report: ErrorReport, months: set[str]) -> set[tuple[dt.date, int]]:
         header = table.header
         columns = [self.column(name) for name in header]
         client_at, month_at = header.index("client_no"), header.index("month")
-        client_ids = dict(Client.objects.values_list("client_no", "id"))
+        clients = {no: (pk, branch_id) for no, pk, branch_id in
+                   Client.objects.values_list("client_no", "id", "branch_id")}
         first_row: dict[tuple[str, str], int] = {}
-        replaced: set[dt.date] = set()
-        batch, created, deleted = [], 0, 0
+        wanted: dict[tuple[int, dt.date], dict] = {}
         for number, cells, joined, values in self._checked_rows(table, report, months):
             client_no, month = cells[client_at].strip(), cells[month_at].strip()[:7]
             if (client_no, month) in first_row:
                 report.add(number, "month", duplicate_message(f"{client_no} {month}", first_row[(client_no, month)]))
                 continue
             first_row[(client_no, month)] = number
-            client_id = client_ids.get(client_no)
-            if client_id is None and _client_no_valid(client_no):
+            client = clients.get(client_no)
+            if client is None and _client_no_valid(client_no):
                 report.add(number, "client_no", _unknown("client", client_no))
                 continue
             if (joined is None and values is None) or report:
@@ -856,18 +930,58 @@ class MonthlyImporter(Importer):
             values = dict(zip(header, values))
             del values["client_no"]
             first_day = values.pop("month")
-            if first_day not in replaced:
-                deleted += MonthlyBusiness.objects.filter(month=first_day).delete()[0]
-                replaced.add(first_day)
-            batch.append(MonthlyBusiness(client_id=client_id, month=first_day, **values))
-            if len(batch) == WRITE_BATCH:
-                MonthlyBusiness.objects.bulk_create(batch)
-                created += len(batch)
-                batch = []
-        if batch and not report:
-            MonthlyBusiness.objects.bulk_create(batch)
-            created += len(batch)
-        return {"created": created, "deleted": deleted}
+            values["loan_term"] = values["loan_term"] or ""
+            wanted[(client[0], first_day)] = values
+        if report:
+            return set()
+
+        codes = dict(Branch.objects.values_list("pk", "code"))
+        branch_of = {pk: branch_id for pk, branch_id in clients.values()}
+        month_days = {day for _client, day in wanted}
+        stored: dict[tuple[int, dt.date], MonthlyBusiness] = {}
+        for chunk in chunks({client for client, _day in wanted}):
+            for row in MonthlyBusiness.objects.filter(client_id__in=chunk, month__in=month_days):
+                stored[(row.client_id, row.month)] = row
+        new, changed_rows, changed = [], [], set()
+        for (client_id, day), values in wanted.items():
+            key = (codes[branch_of[client_id]], f"{day:%Y-%m}")
+            row = stored.get((client_id, day))
+            if row is None:
+                new.append(MonthlyBusiness(client_id=client_id, month=day, **values))
+                self.tally(*key, CREATED)
+            elif assign_changed(row, values):
+                changed_rows.append(row)
+                self.tally(*key, UPDATED)
+            else:
+                self.tally(*key, UNCHANGED)
+                continue
+            changed.add((day, branch_of[client_id]))
+
+        if self.replace:
+            pairs = {(branch_of[client_id], day) for client_id, day in wanted}
+            doomed = []
+            for row in MonthlyBusiness.objects.filter(
+                    month__in=month_days, client__branch_id__in={branch for branch, _day in pairs}
+            ).values_list("pk", "client_id", "client__branch_id", "month"):
+                pk, client_id, branch_id, day = row
+                if (branch_id, day) not in pairs:
+                    continue
+                key = (codes[branch_id], f"{day:%Y-%m}")
+                self.tally(*key, "stored")
+                if (client_id, day) not in wanted:
+                    doomed.append(pk)
+                    self.tally(*key, DELETED)
+                    changed.add((day, branch_id))
+            self.record_rows(MonthlyBusiness, DELETED, doomed)
+            for chunk in chunks(doomed):
+                MonthlyBusiness.objects.filter(pk__in=chunk).delete()
+
+        self.record_rows(MonthlyBusiness, UPDATED, [row.pk for row in changed_rows])
+        MonthlyBusiness.objects.bulk_update(changed_rows, [name for name in MONTHLY_ORDER[2:]],
+                                            batch_size=WRITE_BATCH)
+        MonthlyBusiness.objects.bulk_create(new, batch_size=WRITE_BATCH)
+        self.record_rows(MonthlyBusiness, CREATED, [row.pk for row in new])
+        return changed
 
 
 def _copy_available() -> bool:

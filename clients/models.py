@@ -663,12 +663,18 @@ class ImportJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
+        # Checked and previewed (a dry run); stored once the uploader confirms.
+        AWAITING = "awaiting", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed, storing")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("kind"), max_length=20)
     filename = models.CharField(_("file"), max_length=255)
     content = models.BinaryField(_("content"), editable=False)
+    replace = models.BooleanField(_("replace"), default=False)
+    # The dry run's figures (ImportResult.preview), shown for confirmation.
+    preview = models.JSONField(_("preview"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(_("stage"), max_length=100, blank=True)
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
@@ -693,3 +699,75 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.filename} {self.status}"
+
+
+class ImportBatch(models.Model):
+    """What one import stored (DOMAIN 6): its counts, the branches and months it touched, and,
+    in its rows, the before-image of every row it updated or deleted and the keys of the rows it
+    created, so that it can be undone. An undo is a batch of its own (``undo_of``)."""
+
+    class Mode(models.TextChoices):
+        UPSERT = "upsert", _("Add and update")
+        REPLACE = "replace", _("Replace")
+        UNDO = "undo", _("Undo")
+
+    kind = models.CharField(_("kind"), max_length=20)
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.UPSERT)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("imported by"))
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    job = models.OneToOneField(ImportJob, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="batch", verbose_name=_("import job"))
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    deleted = models.PositiveIntegerField(_("deleted"), default=0)
+    months = models.JSONField(_("months"), default=list, blank=True)  # "YYYY-MM"
+    branches = models.JSONField(_("branches"), default=list, blank=True)  # branch codes
+    # Per branch and month: created, updated, unchanged, deleted, stored before.
+    groups = models.JSONField(_("per branch and month"), default=list, blank=True)
+    undo_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="undone_by", verbose_name=_("undo of"))
+
+    objects = RestrictedQuerySet.as_manager()
+    scope = Scope(branch=None)  # imports are HR's (bank-wide)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        indexes = [models.Index(fields=["kind", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.filename} {self.mode} #{self.pk}"
+
+
+class ImportBatchRow(models.Model):
+    """One row an import batch changed: ``model`` (app_label.model) and primary key, the action,
+    and for updated and deleted rows the row as it was before (its columns as JSON)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", db_index=False)
+    model = models.CharField(_("table"), max_length=100)
+    object_pk = models.BigIntegerField(_("row key"))
+    action = models.CharField(_("action"), max_length=7, choices=Action.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import batch row")
+        verbose_name_plural = _("import batch rows")
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "model", "object_pk"], name="one_batch_row_per_object"),
+            models.CheckConstraint(condition=Q(action="created") | Q(before__isnull=False),
+                                   name="batch_row_before_image_kept"),
+        ]
+        # Undo asks whether a later batch touched the same rows.
+        indexes = [models.Index(fields=["model", "object_pk"])]
+
+    def __str__(self):
+        return f"{self.batch_id} {self.model} {self.object_pk} {self.action}"

@@ -14,6 +14,15 @@ A caller that shows progress (the background import jobs) passes ``progress``, a
 ``progress(stage, rows_done, rows_total)``: it is called once per ``PROGRESS_EVERY`` rows read
 while the rows are checked, then when the rows are stored and, for kinds that recompute figures
 afterwards, when that starts. It is called from inside the import's transaction.
+
+An import upserts by the kind's business key: rows the file lacks are left alone. With
+``replace`` (kinds that allow it) it also deletes the stored rows of the branches (and months)
+present in the file that the file lacks. Every import that stores is recorded as a batch
+(``clients.ImportBatch``) holding the before-image of each row it updated or deleted and the key
+of each row it created, so that it can be undone (``rmportal.import_batches``). ``dry_run`` runs
+the very same import and rolls it back, returning the figures per branch and month (the
+preview). A replace that would delete more than ``DELETE_CONFIRM_SHARE`` of a branch-month's
+stored rows is refused unless ``confirm_delete`` is given.
 """
 from __future__ import annotations
 
@@ -31,10 +40,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
+import json
+
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.files import File
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
@@ -57,6 +70,9 @@ row is read."""
 # characters, the unit separator that joins a row's cells, and Unicode spaces.
 NOT_SPACE = "\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DELETE_CONFIRM_SHARE = Decimal("0.05")
+"""A replace deleting more than this share of a branch-month's stored rows needs confirming."""
+CREATED, UPDATED, DELETED, UNCHANGED = "created", "updated", "deleted", "unchanged"
 
 
 # --- errors and results ---------------------------------------------------------------------
@@ -117,6 +133,18 @@ class ImportResult:
     deleted: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    replace: bool = False
+    dry_run: bool = False
+    batch_id: int | None = None
+    # Per branch and month (month "" for kinds without one): created, updated, unchanged,
+    # deleted and, on a replace, the rows stored before ("stored").
+    groups: list[dict] = field(default_factory=list)
+    # The groups whose deletions exceed DELETE_CONFIRM_SHARE of their stored rows.
+    risky_groups: list[dict] = field(default_factory=list)
+
+    @property
+    def rows_to_delete(self) -> int:
+        return sum(group[DELETED] for group in self.groups)
 
     def lines(self) -> list[str]:
         lines = [
@@ -128,6 +156,31 @@ class ImportResult:
                "deleted": self.deleted},
         ]
         return lines + list(self.notes)
+
+
+class DeletionNotConfirmed(ApplicationError):
+    """A replace would delete more than ``DELETE_CONFIRM_SHARE`` of some branch-month's stored
+    rows and was not confirmed; nothing was stored. ``result`` holds the preview."""
+
+    def __init__(self, result: ImportResult):
+        self.result = result
+        figures = "; ".join(
+            _("%(branch)s %(month)s: %(deleted)d of %(stored)d rows") % {
+                "branch": group["branch"] or "*", "month": group["month"] or "", "deleted": group[DELETED],
+                "stored": group["stored"]}
+            for group in result.risky_groups)
+        super().__init__(_("The replace would delete %(count)d rows, more than %(share)s %% of what is stored "
+                           "(%(figures)s). Confirm the deletion to go ahead; nothing was stored.") % {
+            "count": result.rows_to_delete, "share": int(DELETE_CONFIRM_SHARE * 100), "figures": figures},
+            extra={"groups": result.risky_groups})
+
+
+class _DryRunDone(Exception):
+    """Rolls a dry run's transaction back, carrying its result out."""
+
+    def __init__(self, result: ImportResult):
+        super().__init__()
+        self.result = result
 
 
 class ErrorReport:
@@ -758,13 +811,44 @@ class Importer:
     label: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     allowed_roles: ClassVar[frozenset[str]] = frozenset({scoping.HR})
+    supports_replace: ClassVar[bool] = False
+    """Whether the kind offers the replace mode (``self.replace``)."""
+    undoable: ClassVar[bool] = False
+    """Whether the kind records every row it changes (``record_rows``), so its batches can be undone."""
     do_not_call_in_templates = True  # templates list the classes themselves
 
-    def __init__(self, *, filename: str, user=None, progress: ProgressCallback | None = None):
+    def __init__(self, *, filename: str, user=None, progress: ProgressCallback | None = None,
+                 replace: bool = False, batch=None):
         self.filename = filename
         self.user = user
         self.today = timezone.localdate()
         self.progress = progress
+        self.replace = replace
+        self.batch = batch  # the clients.ImportBatch recording what this import changes
+        self.groups: dict[tuple[str, str], dict[str, int]] = {}
+
+    def tally(self, branch: str, month: str, action: str, count: int = 1) -> None:
+        """Counts ``count`` rows of ``action`` (or ``"stored"``: rows held before a replace) for
+        the preview's branch-month group (``month`` "" for kinds without one)."""
+        group = self.groups.setdefault((branch or "", month or ""), dict.fromkeys(
+            (CREATED, UPDATED, UNCHANGED, DELETED, "stored"), 0))
+        group[action] += count
+
+    def record_rows(self, model, action: str, pks: Iterable[int] | None = None, *,
+                    pk_sql: str | None = None, params: Iterable = ()) -> int:
+        """Records rows of ``model`` this import is about to update or delete (their
+        before-image) or has just created (their key) in its batch; see ``batch_rows_record``."""
+        return batch_rows_record(batch_id=self.batch.pk, model=model, action=action, pks=pks,
+                                 pk_sql=pk_sql, params=params)
+
+    @classmethod
+    def after_undo(cls, *, months: list[dt.date], branch_ids: list[int]) -> None:
+        """Recomputes what depends on the kind's rows after an undo restored them (months and
+        branches the batch touched; empty lists when the kind has none)."""
+
+    def group_table(self) -> list[dict]:
+        return [{"branch": branch, "month": month, **counts}
+                for (branch, month), counts in sorted(self.groups.items())]
 
     def report_stage(self, stage: str, table: Table) -> None:
         """Tells the progress callback, if any, that the import moved on to ``stage`` with every
@@ -898,19 +982,70 @@ def importer_for(kind: str) -> type[Importer]:
             "kind": kind, "kinds": ", ".join(sorted(_registry))}) from None
 
 
+def batch_rows_record(*, batch_id: int, model, action: str, pks: Iterable[int] | None = None,
+                      pk_sql: str | None = None, params: Iterable = ()) -> int:
+    """Records rows of ``model`` in the import batch ``batch_id``: for ``updated`` and
+    ``deleted`` the row as it stands now (call it before writing), for ``created`` only the key
+    (call it after). The rows are given by ``pks`` or, on PostgreSQL, by ``pk_sql``, a SELECT of
+    their keys with ``params``. Set-based: on PostgreSQL one INSERT … SELECT from the table itself;
+    elsewhere a bulk read and a bulk insert per chunk. A row recorded already in the batch keeps
+    its first image (the state before the import). Returns the rows recorded."""
+    Row = apps.get_model("clients", "ImportBatchRow")
+    label = model._meta.label_lower
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        pk = quote(model._meta.pk.column)
+        before = "NULL" if action == CREATED else "to_jsonb(t)"
+        if pk_sql is None:
+            pk_sql, params = "SELECT unnest(%s::bigint[])", [list(pks or ())]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(Row._meta.db_table)} (batch_id, model, object_pk, action, before) "
+                f"SELECT %s, %s, t.{pk}, %s, {before} FROM {quote(model._meta.db_table)} t "
+                f"WHERE t.{pk} IN ({pk_sql}) ON CONFLICT DO NOTHING",
+                [batch_id, label, action, *params])
+            return cursor.rowcount
+    if pk_sql is not None:
+        raise ImproperlyConfigured("pk_sql needs PostgreSQL")
+    fields = model._meta.concrete_fields
+    recorded = 0
+    for chunk in chunks(pks or ()):
+        if action == CREATED:
+            images = [(pk, None) for pk in chunk]
+        else:
+            images = [(row[model._meta.pk.attname], json.loads(json.dumps(
+                {f.column: row[f.attname] for f in fields}, cls=DjangoJSONEncoder)))
+                for row in model.objects.filter(pk__in=chunk).values(*(f.attname for f in fields))]
+        Row.objects.bulk_create([Row(batch_id=batch_id, model=label, object_pk=pk, action=action, before=before)
+                                 for pk, before in images], ignore_conflicts=True)
+        recorded += len(images)
+    return recorded
+
+
 def run_import(kind: str, fileobj, *, filename: str, user=None,
-               progress: ProgressCallback | None = None) -> ImportResult:
+               progress: ProgressCallback | None = None, replace: bool = False, dry_run: bool = False,
+               confirm_delete: bool = False, job=None) -> ImportResult:
     """Imports the CSV or XLSX file ``fileobj`` (binary or text file object) as ``kind``: all rows
     or none (DOMAIN 6). ``user`` None means a trusted caller such as a management command; a
     given user must hold a role the kind allows (HR by default) or ``PermissionDenied`` is raised.
     Raises ``ImportRejected`` with every (row, column, reason) when any row is bad. ``progress``
     hears how far the import got (see the module's docstring); it is called inside the import's
     transaction, so whatever it writes to the database must go through another connection to be
-    seen before the end."""
+    seen before the end.
+
+    The import upserts; ``replace`` also deletes what the file lacks in its branches (and months).
+    ``dry_run`` stores nothing and returns the preview (``ImportResult.groups``). A replace
+    deleting more than ``DELETE_CONFIRM_SHARE`` of a branch-month's rows raises
+    ``DeletionNotConfirmed`` unless ``confirm_delete``. What is stored is recorded as an
+    ``ImportBatch`` (``result.batch_id``), linked to ``job`` when given."""
     importer_class = importer_for(kind)
     if user is not None and not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
-    importer = importer_class(filename=filename, user=user, progress=progress)
+    if replace and not importer_class.supports_replace:
+        raise ApplicationError(_("Files of %(kind)s cannot replace what is stored; import them without "
+                                 "replacing.") % {"kind": kind})
+    importer = importer_class(filename=filename, user=user, progress=progress, replace=replace)
+    Batch = apps.get_model("clients", "ImportBatch")
     report = ErrorReport()
     started = time.monotonic()
 
@@ -926,12 +1061,41 @@ def run_import(kind: str, fileobj, *, filename: str, user=None,
             raise rejected()
         if progress is not None:
             progress(CHECKING, 0, table.rows_expected)
-        with transaction.atomic():
-            result = importer.run(table, report)
-            if not report and table.rows_read == 0:
-                report.add(None, "", _("the file holds no data rows"))
-            if report:
-                raise rejected()
+        try:
+            with transaction.atomic():
+                importer.batch = batch = Batch.objects.create(
+                    kind=kind, filename=filename[:255], job=job,
+                    created_by=user if getattr(user, "pk", None) else None,
+                    mode=Batch.Mode.REPLACE if replace else Batch.Mode.UPSERT)
+                result = importer.run(table, report)
+                if not report and table.rows_read == 0:
+                    report.add(None, "", _("the file holds no data rows"))
+                if report:
+                    raise rejected()
+                result.replace = replace
+                result.groups = importer.group_table()
+                if importer.groups:  # the counts per group are the kind's exact figures
+                    for action in (CREATED, UPDATED, UNCHANGED, DELETED):
+                        setattr(result, action, sum(group[action] for group in result.groups))
+                result.risky_groups = [
+                    group for group in result.groups
+                    if group[DELETED] and group[DELETED] > group["stored"] * DELETE_CONFIRM_SHARE]
+                if dry_run:
+                    raise _DryRunDone(result)
+                if result.risky_groups and not confirm_delete:
+                    raise DeletionNotConfirmed(result)
+                batch.created, batch.updated = result.created, result.updated
+                batch.unchanged, batch.deleted = result.unchanged, result.deleted
+                batch.months = sorted({group["month"] for group in result.groups if group["month"]})
+                batch.branches = sorted({group["branch"] for group in result.groups if group["branch"]})
+                batch.groups = result.groups
+                batch.save()
+                result.batch_id = batch.pk
+        except _DryRunDone as done:
+            result = done.result
+            result.dry_run = True
+            result.seconds = time.monotonic() - started
+            return result
     dashboard_data_changed()
     result.seconds = time.monotonic() - started
     return result
