@@ -673,7 +673,11 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file"), max_length=255)
     content = models.BinaryField(_("content"), editable=False)
     replace = models.BooleanField(_("replace"), default=False)
-    # The dry run's figures (ImportResult.preview), shown for confirmation.
+    # Uploaded from the page: previewed by a dry run first, stored once the uploader confirms.
+    confirm_first = models.BooleanField(_("preview first"), default=False)
+    # A replace deleting more than 5 % of a branch-month's rows was confirmed.
+    confirm_delete = models.BooleanField(_("deletion confirmed"), default=False)
+    # The dry run's figures: counts and groups of the ImportResult.
     preview = models.JSONField(_("preview"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(_("stage"), max_length=100, blank=True)

@@ -4,6 +4,10 @@ file shows its progress instead of a frozen page.
 
 A job goes queued → running → succeeded (``result`` holds the counts) or failed (``errors``
 lists row, column and reason; ``result`` the message). The file is dropped when the job ends.
+A job uploaded from the page is previewed first (``confirm_first``): the worker runs the import
+as a dry run and the job waits, "awaiting confirmation", with the figures per branch and month
+in ``preview``; once the uploader confirms it is queued again ("confirmed") and stored, the
+stored rows recorded as the job's import batch.
 """
 from __future__ import annotations
 
@@ -24,13 +28,15 @@ from django.utils.translation import gettext_lazy
 from clients.models import ImportJob
 from rmportal.celery import TRANSIENT_ERRORS
 from rmportal.errors import ApplicationError
-from rmportal.importing import (CHECKING, MAX_ERRORS, RECOMPUTING, STORING, ImportRejected, ImportResult,
-                                importer_for, run_import)
+from rmportal.importing import (CHECKING, DELETE_CONFIRM_SHARE, MAX_ERRORS, RECOMPUTING, STORING,
+                                DeletionNotConfirmed, ImportRejected, ImportResult, importer_for, run_import)
 
 logger = logging.getLogger(__name__)
 
 Status = ImportJob.Status
 FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED})
+SETTLED = FINISHED | {Status.AWAITING}
+"""States the page stops polling in."""
 STAGE_LABELS = {
     CHECKING: gettext_lazy("Checking the rows"),
     STORING: gettext_lazy("Storing the rows"),
@@ -54,6 +60,15 @@ def import_job_finished(job: ImportJob) -> bool:
     return job.status in FINISHED
 
 
+def import_job_settled(job: ImportJob) -> bool:
+    """Whether the job waits for nobody but a person (finished, or awaiting confirmation)."""
+    return job.status in SETTLED
+
+
+def import_job_needs_delete_confirmation(job: ImportJob) -> bool:
+    return bool(job.preview.get("risky_groups"))
+
+
 def import_job_result_lines(job: ImportJob) -> list[str]:
     """What a succeeded job did, in the reader's language (the notes are in the uploader's)."""
     if job.status != Status.SUCCEEDED:
@@ -65,20 +80,64 @@ def import_job_result_lines(job: ImportJob) -> list[str]:
 # --- writes -----------------------------------------------------------------------------------
 
 @transaction.atomic
-def import_job_create(*, kind: str, fileobj, filename: str, user) -> ImportJob:
+def import_job_create(*, kind: str, fileobj, filename: str, user, replace: bool = False,
+                      confirm_first: bool = False, confirm_delete: bool = False) -> ImportJob:
     """Keeps the uploaded file ``fileobj`` in a new queued job and queues its import once the
-    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR)."""
+    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR). ``replace``
+    also deletes what the file lacks in its branches (and months), for kinds that offer it.
+    ``confirm_first`` previews the import (a dry run) and waits for ``import_job_confirm``;
+    ``confirm_delete`` allows a replace to delete more than 5 % of a branch-month's rows."""
     importer_class = importer_for(kind)  # ApplicationError for an unknown kind
     if not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
+    if replace and not importer_class.supports_replace:
+        raise ApplicationError(_("Files of %(kind)s cannot replace what is stored; import them without "
+                                 "replacing.") % {"kind": kind})
     job = ImportJob(kind=kind, filename=filename[:255], content=_read_all(fileobj), created_by=user,
-                    language=translation.get_language() or settings.LANGUAGE_CODE)
+                    language=translation.get_language() or settings.LANGUAGE_CODE, replace=replace,
+                    confirm_first=confirm_first, confirm_delete=confirm_delete)
     job.full_clean(exclude=["content"])  # an empty file is the import's to report
     job.save()
+    _queue(job.pk)
+    return job
 
+
+def _queue(job_id: int) -> None:
     from clients.tasks import import_job_execute  # the task module imports this one
 
-    transaction.on_commit(lambda: import_job_execute.delay(job.pk))
+    transaction.on_commit(lambda: import_job_execute.delay(job_id))
+
+
+@transaction.atomic
+def import_job_confirm(*, job_id: int, user, rows_to_delete: int | None = None) -> ImportJob:
+    """Stores a previewed job (DOMAIN 6): queues it again to be imported for real. When the
+    preview deletes more than 5 % of some branch-month's rows, ``rows_to_delete`` must repeat the
+    number of rows the preview deletes, as a typed confirmation."""
+    job = ImportJob.objects.restrict(user).select_for_update().get(pk=job_id)
+    if job.status != Status.AWAITING:
+        raise ApplicationError(_("This import is not awaiting confirmation."))
+    if not importer_for(job.kind).may_import(user):
+        raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": job.kind})
+    risky = import_job_needs_delete_confirmation(job)
+    if risky and rows_to_delete != job.preview.get("deleted"):
+        raise ApplicationError(_("The import would delete %(count)d rows, more than %(share)d %% of what some "
+                                 "branch-month holds: type that number to confirm.") % {
+            "count": job.preview.get("deleted", 0), "share": int(DELETE_CONFIRM_SHARE * 100)})
+    job.status, job.confirm_delete = Status.CONFIRMED, risky
+    job.save(update_fields=["status", "confirm_delete"])
+    _queue(job.pk)
+    return job
+
+
+@transaction.atomic
+def import_job_cancel(*, job_id: int, user) -> ImportJob:
+    """Drops a previewed job that the uploader does not want stored."""
+    job = ImportJob.objects.restrict(user).select_for_update().get(pk=job_id)
+    if job.status != Status.AWAITING:
+        raise ApplicationError(_("This import is not awaiting confirmation."))
+    job.status, job.content, job.finished_at = Status.FAILED, b"", timezone.now()
+    job.result = {"message": _("Cancelled before storing; nothing was stored."), "error_count": 0}
+    job.save(update_fields=["status", "content", "finished_at", "result"])
     return job
 
 
@@ -98,7 +157,12 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
     back in the queue and is raised again when ``may_retry``; any other error fails the job with a
     general message and is logged. Not atomic itself: the import is one transaction of its own,
     and the job row must show its state while that runs."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+    waiting = ImportJob.objects.filter(pk=job_id).values_list("status", "confirm_first").first()
+    if waiting is None or waiting[0] not in (Status.QUEUED, Status.CONFIRMED):
+        return None
+    queued_as, confirm_first = waiting
+    dry_run = confirm_first and queued_as == Status.QUEUED  # a page upload's first run: the preview
+    claimed = ImportJob.objects.filter(pk=job_id, status=queued_as).update(
         status=Status.RUNNING, started_at=timezone.now(), stage=CHECKING, rows_done=0, rows_total=0)
     if not claimed:
         return None
@@ -108,16 +172,20 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
     with translation.override(language):
         try:
             result = run_import(job.kind, io.BytesIO(bytes(job.content)), filename=job.filename,
-                                user=job.created_by, progress=progress)
+                                user=job.created_by, progress=progress, replace=job.replace, dry_run=dry_run,
+                                confirm_delete=job.confirm_delete, job=None if dry_run else job)
         except ImportRejected as exc:
             outcome = _failed(exc.message, errors=exc.errors, total=exc.total)
+        except DeletionNotConfirmed as exc:
+            outcome = _failed(exc.message)
+            outcome["preview"] = _preview(exc.result)
         except (ApplicationError, PermissionDenied) as exc:
             outcome = _failed(getattr(exc, "message", None) or str(exc))
         except TRANSIENT_ERRORS:
             if may_retry:
                 _release_broken_connection()
                 ImportJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-                    status=Status.QUEUED, started_at=None, stage="", rows_done=0, rows_total=0)
+                    status=queued_as, started_at=None, stage="", rows_done=0, rows_total=0)
                 raise
             logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
             _release_broken_connection()
@@ -131,6 +199,12 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
             outcome = _failed(_("The import stopped on an unexpected error, which has been logged "
                                 "for the administrators."))
         else:
+            if dry_run:
+                outcome = {"status": Status.AWAITING, "stage": "", "rows_done": result.rows,
+                           "rows_total": result.rows, "errors": [], "preview": _preview(result)}
+                ImportJob.objects.filter(pk=job_id).update(**outcome)
+                job.refresh_from_db()
+                return job  # the file is kept for the run that stores it
             lines = result.lines()
             outcome = {
                 "status": Status.SUCCEEDED, "stage": "", "rows_done": result.rows, "rows_total": result.rows,
@@ -158,6 +232,12 @@ def import_jobs_abandoned_fail(*, now: dt.datetime | None = None) -> int:
                         "Upload the file again."))
     return ImportJob.objects.filter(status=Status.RUNNING, started_at__lt=now - ABANDONED_AFTER).update(
         **outcome, content=b"", finished_at=now)
+
+
+def _preview(result: ImportResult) -> dict:
+    return {"rows": result.rows, "created": result.created, "updated": result.updated,
+            "unchanged": result.unchanged, "deleted": result.deleted, "groups": result.groups,
+            "risky_groups": result.risky_groups, "replace": result.replace}
 
 
 def _failed(message: str, *, errors=(), total: int = 0) -> dict:

@@ -1,18 +1,22 @@
-"""The upload page for imports (DOMAIN 6): HR picks a kind and uploads a file, which is imported
-in the background; the job's page shows its progress, then the report."""
+"""The upload page for imports (DOMAIN 6): HR picks a kind (and whether the file replaces what is
+stored) and uploads a file, which is checked in the background; the job's page shows its progress,
+then the preview per branch and month to confirm, then the report and the import's batch, with
+the button that undoes it."""
 import csv
 
 from django import forms
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, FormView
 
 from rmportal import scoping
 from rmportal.errors import ApplicationError
-from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_create, import_job_finished,
-                                  import_job_result_lines, import_jobs)
+from rmportal.import_batches import import_batch_undo, import_batch_undo_problem, import_batches
+from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_cancel, import_job_confirm, import_job_create,
+                                  import_job_finished, import_job_needs_delete_confirmation, import_job_result_lines,
+                                  import_job_settled, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
 from rmportal.views import RoleRequiredMixin
 
@@ -26,10 +30,22 @@ def kinds_for(user) -> dict:
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"))
     file = forms.FileField(label=_("File"), help_text=_("CSV (UTF-8) or XLSX, with a header row."))
+    replace = forms.BooleanField(
+        label=_("Replace"), required=False,
+        help_text=_("Also delete the stored rows of the file's branches (and months) that the file lacks. "
+                    "Without it, rows are added and updated and nothing else is touched."))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(kind, importer.label) for kind, importer in kinds_for(user).items()]
+        self.kinds = kinds_for(user)
+        self.fields["kind"].choices = [(kind, importer.label) for kind, importer in self.kinds.items()]
+
+    def clean(self):
+        data = super().clean()
+        importer = self.kinds.get(data.get("kind"))
+        if data.get("replace") and importer is not None and not importer.supports_replace:
+            self.add_error("replace", _("This kind of file cannot replace what is stored."))
+        return data
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -52,13 +68,15 @@ class ImportUploadView(RoleRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         jobs = list(import_jobs(self.request.user)[:RECENT_JOBS])
-        return super().get_context_data(kinds=kinds_for(self.request.user), jobs=jobs, **kwargs)
+        batches = list(import_batches(self.request.user).select_related("undone_by")[:RECENT_JOBS])
+        return super().get_context_data(kinds=kinds_for(self.request.user), jobs=jobs, batches=batches, **kwargs)
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         try:
             job = import_job_create(kind=form.cleaned_data["kind"], fileobj=upload, filename=upload.name,
-                                    user=self.request.user)
+                                    user=self.request.user, replace=form.cleaned_data["replace"],
+                                    confirm_first=True)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             return self.form_invalid(form)
@@ -83,11 +101,74 @@ class ImportJobView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         job = self.object
+        batch = getattr(job, "batch", None)
         return super().get_context_data(
-            finished=import_job_finished(job), stage_label=STAGE_LABELS.get(job.stage, ""),
+            finished=import_job_finished(job), settled=import_job_settled(job),
+            stage_label=STAGE_LABELS.get(job.stage, ""),
             lines=import_job_result_lines(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
                                                                    "label", job.kind),
-            poll_seconds=self.poll_seconds, **kwargs)
+            needs_delete_confirmation=import_job_needs_delete_confirmation(job), batch=batch,
+            undo_problem=import_batch_undo_problem(batch) if batch is not None else None,
+            confirm_error=kwargs.pop("confirm_error", None), poll_seconds=self.poll_seconds, **kwargs)
+
+
+class ImportJobConfirmView(RoleRequiredMixin, View):
+    """Confirm (store) or cancel a previewed import."""
+
+    allowed_roles = IMPORT_ROLES
+
+    def post(self, request, pk):
+        job = get_object_or_404(import_jobs(request.user), pk=pk)
+        try:
+            if "cancel" in request.POST:
+                import_job_cancel(job_id=job.pk, user=request.user)
+            else:
+                typed = request.POST.get("rows_to_delete", "").strip()
+                import_job_confirm(job_id=job.pk, user=request.user,
+                                   rows_to_delete=int(typed) if typed.isdigit() else None)
+        except ApplicationError as exc:
+            view = ImportJobView(request=request, kwargs={"pk": pk}, args=())
+            view.object = job
+            return view.render_to_response(view.get_context_data(object=job, confirm_error=exc.message),
+                                           status=400)
+        return redirect("imports:job", pk=job.pk)
+
+
+class ImportBatchUndoView(RoleRequiredMixin, DetailView):
+    """Asks to confirm the undo of an import batch (GET) and undoes it (POST); shows the reason
+    when it cannot be undone."""
+
+    allowed_roles = IMPORT_ROLES
+    context_object_name = "batch"
+    template_name = "imports/undo.html"
+
+    def get_queryset(self):
+        return import_batches(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
+
+    def post(self, request, pk):
+        self.object = batch = self.get_object()
+        try:
+            undo = import_batch_undo(batch_id=batch.pk, user=request.user)
+        except ApplicationError as exc:
+            return self.render_to_response(self.get_context_data(error=exc.message), status=400)
+        return redirect("imports:batch", pk=undo.pk)
+
+
+class ImportBatchView(RoleRequiredMixin, DetailView):
+    """One import batch: what it changed per branch and month, and whether it can be undone."""
+
+    allowed_roles = IMPORT_ROLES
+    context_object_name = "batch"
+    template_name = "imports/batch.html"
+
+    def get_queryset(self):
+        return import_batches(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
 
 
 class ImportTemplateView(RoleRequiredMixin, View):

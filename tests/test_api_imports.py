@@ -9,6 +9,7 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from clients.models import Client, MonthlyBusiness
+from rmportal.importing import importer_for
 from tests.api_mixins import api_client_for, make_read_only
 from tests.factories import ClientFactory, EmployeeFactory
 
@@ -26,10 +27,20 @@ def clients(branch, rm):
     return [ClientFactory(branch=branch, rm=rm, client_no=f"C{n}") for n in (1, 2, 3)]
 
 
+MONTHLY_COLUMNS = [column.name for column in importer_for("monthly").columns]
+
+
 def good_row(client_no, **cells):
-    return {"client_no": client_no, "month": "2026-01", "deposit_avg_balance": "500000.00",
-            "deposit_interest_expense": "250.00", "deposit_accounts": 2, "loan_avg_balance": "1200000.00",
-            "loan_interest_income": "4500.00", "loan_accounts": 1, "loan_term": "1y_3y", **cells}
+    """A row with every monthly column (they are all required), the ones not given blank (0)."""
+    return {**dict.fromkeys(MONTHLY_COLUMNS, ""), "client_no": client_no, "month": "2026-01",
+            "deposit_avg_balance": "500000.00", "deposit_interest_expense": "250.00", "deposit_accounts": 2,
+            "loan_avg_balance": "1200000.00", "loan_interest_income": "4500.00", "loan_accounts": 1,
+            "loan_term": "1y_3y", **cells}
+
+
+def short_table(header: list[str], *rows: list) -> list[list]:
+    """Rows given for some columns, widened to every monthly column (the others blank)."""
+    return [MONTHLY_COLUMNS] + [[dict(zip(header, row)).get(name, "") for name in MONTHLY_COLUMNS] for row in rows]
 
 
 def test_the_route_is_registered_on_the_router():
@@ -77,10 +88,9 @@ def test_a_body_without_rows_is_refused(hr_api, clients, body):
 
 
 def test_a_csv_file_goes_through_the_same_checks(hr_api, clients):
-    text = ("client_no,month,deposit_avg_balance\n"
-            "C1,2026-01,100.00\n"
-            "C2,2026-01,-5\n")
-    upload = io.BytesIO(text.encode())
+    table = short_table(["client_no", "month", "deposit_avg_balance"], ["C1", "2026-01", "100.00"],
+                        ["C2", "2026-01", "-5"])
+    upload = io.BytesIO("".join(",".join(row) + "\n" for row in table).encode())
     upload.name = "2026-01.csv"
     response = hr_api.post(URL, {"file": upload}, format="multipart")
     assert response.status_code == 400
@@ -91,8 +101,8 @@ def test_a_csv_file_goes_through_the_same_checks(hr_api, clients):
 
 def test_an_xlsx_file_is_imported(hr_api, clients):
     workbook = Workbook()
-    workbook.active.append(["client_no", "month", "deposit_avg_balance"])
-    workbook.active.append(["C1", "2026-02", "100.50"])
+    for row in short_table(["client_no", "month", "deposit_avg_balance"], ["C1", "2026-02", "100.50"]):
+        workbook.active.append(row)
     upload = io.BytesIO()
     workbook.save(upload)
     upload.seek(0)
@@ -110,12 +120,12 @@ def test_a_file_that_is_neither_csv_nor_xlsx_is_refused(hr_api, clients):
     assert "file" in response.json()["errors"]
 
 
-def test_reimporting_a_month_replaces_it(hr_api, clients):
+def test_reimporting_a_month_upserts_and_leaves_other_rows_alone(hr_api, clients):
     assert hr_api.post(URL, {"rows": [good_row("C1"), good_row("C2")]}, format="json").status_code == 201
-    response = hr_api.post(URL, {"rows": [good_row("C3")]}, format="json")
+    response = hr_api.post(URL, {"rows": [good_row("C3"), good_row("C1", wm_income="7.00")]}, format="json")
     assert response.status_code == 201
-    assert response.json()["deleted"] == 2
-    assert list(MonthlyBusiness.objects.values_list("client__client_no", flat=True)) == ["C3"]
+    assert (response.json()["created"], response.json()["updated"], response.json()["deleted"]) == (1, 1, 0)
+    assert sorted(MonthlyBusiness.objects.values_list("client__client_no", flat=True)) == ["C1", "C2", "C3"]
 
 
 @pytest.mark.parametrize("role", ["rm", "branch_manager", "reviewer", "department_head"])

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from clients.importers import BranchImporter
 from clients.models import Branch, ImportJob, Role
+from clients.tests.test_import_monthly import HEADER as MONTHLY_HEADER
+from clients.tests.test_import_monthly import full_row
 from clients.tests.test_importers import BRANCH_HEADER, recompute_calls  # noqa: F401
 from rmportal import import_jobs, importing, scoping
 from rmportal.import_jobs import ImportJobProgress, import_job_create, import_job_run, import_jobs_abandoned_fail
@@ -174,8 +176,8 @@ def test_xlsx_import_estimates_its_rows_from_the_sheet_size():
 def test_monthly_import_reports_the_recompute_after_storing(branch, rm, recompute_calls):
     ClientFactory(client_no="C001", branch=branch, rm=rm)
     calls = []
-    run_import("monthly", io.BytesIO(b"client_no,month,deposit_avg_balance\nC001,2026-01,100.50\n"),
-               filename="m.csv", progress=lambda stage, done, total: calls.append((stage, done, total)))
+    text = f"{MONTHLY_HEADER}\n{full_row('C001', deposit_avg_balance='100.50')}\n"
+    run_import("monthly", io.BytesIO(text.encode()), filename="m.csv", progress=lambda stage, done, total: calls.append((stage, done, total)))
     assert calls == [("checking", 0, 1), ("storing", 1, 1), ("recomputing", 1, 1)]
     assert len(recompute_calls) == 1
 

@@ -9,6 +9,8 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from clients.models import Branch, ImportJob, MonthlyBusiness
+from clients.tests.test_import_monthly import HEADER as MONTHLY_HEADER
+from clients.tests.test_import_monthly import full_row
 from clients.tests.test_importers import BRANCH_HEADER, recompute_calls  # noqa: F401
 from rmportal import dashboard_cache
 from tests.factories import ClientFactory
@@ -38,18 +40,32 @@ def test_hr_sees_the_upload_page_with_every_kind(client_of, hr):
     assert "blank only when loan_avg_balance is 0" in page
 
 
-def test_hr_uploads_a_file_and_sees_the_report_on_the_job_page(client_of, hr, django_capture_on_commit_callbacks):
+def test_hr_uploads_a_file_previews_it_then_confirms_and_sees_the_report(client_of, hr,
+                                                                         django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client_of(hr).post(URL, {"kind": "branches", "file": upload(
             "branches.csv", f"{BRANCH_HEADER}\nB05,Fifth avenue,R01,North\nB06,Sixth,R01,North\n")})
     job = ImportJob.objects.get()
-    # the import is queued once the upload is stored (besides, the dashboards' generation moves on)
+    # the check is queued once the upload is stored
     assert len([c for c in callbacks if c is not dashboard_cache._bump]) == 1
     assert response.status_code == 302 and response["Location"] == reverse("imports:job", args=[job.pk])
+    assert job.status == ImportJob.Status.AWAITING
+    assert not Branch.objects.filter(code__in=["B05", "B06"]).exists()  # previewed, not stored
+    page = client_of(hr).get(response["Location"]).content.decode()
+    assert 'id="import-preview"' in page and 'id="import-confirm"' in page
+    assert 'id="rows-to-delete"' not in page  # nothing is deleted: no typed confirmation
+    assert "Awaiting confirmation" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(hr).post(reverse("imports:confirm", args=[job.pk]), {"confirm": ""})
+    assert response.status_code == 302
     page = client_of(hr).get(response["Location"]).content.decode()
     assert 'id="import-result"' in page
     assert "branches.csv: 2 rows imported as branches." in page
     assert Branch.objects.filter(code__in=["B05", "B06"]).count() == 2
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED and job.batch.created == 2
+    assert 'id="import-batch"' in page
 
 
 def test_rejected_upload_shows_row_column_and_reason(client_of, hr, django_capture_on_commit_callbacks):
@@ -71,7 +87,7 @@ def test_upload_page_lists_recent_imports_with_links_to_their_pages(client_of, h
     job = ImportJob.objects.get()
     page = client_of(hr).get(URL).content.decode()
     assert f'<a href="{reverse("imports:job", args=[job.pk])}">recent.csv</a>' in page
-    assert "Succeeded" in page
+    assert "Awaiting confirmation" in page
 
 
 def test_upload_of_another_file_type_is_refused_by_the_form(client_of, hr):
@@ -108,11 +124,11 @@ def test_template_download_has_the_header_row(client_of, hr):
 def test_command_imports_and_prints_the_report(tmp_path, branch, rm, recompute_calls):
     ClientFactory(client_no="C001", branch=branch, rm=rm)
     path = tmp_path / "monthly.csv"
-    path.write_text("client_no,month,deposit_avg_balance\nC001,2026-01,100.50\n", encoding="utf-8-sig")
+    path.write_text(f"{MONTHLY_HEADER}\n{full_row('C001', deposit_avg_balance='100.50')}\n", encoding="utf-8-sig")
     out = io.StringIO()
     call_command("import_data", "monthly", str(path), stdout=out)
     assert "monthly.csv: 1 row imported as monthly." in out.getvalue()
-    assert "Months replaced: 2026-01." in out.getvalue()
+    assert "Months updated: 2026-01." in out.getvalue()
     assert MonthlyBusiness.objects.get().deposit_avg_balance == 100.5
 
 

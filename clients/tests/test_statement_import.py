@@ -181,6 +181,9 @@ def test_hr_imports_statements_on_the_import_page(client_of, hr, companies, djan
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post(reverse("imports:upload"), {"kind": "statements", "file": SimpleUploadedFile(
             "s.csv", "\n".join((HEADER, *GOOD)).encode("utf-8"), content_type="text/csv")})
+    assert not FinancialStatement.objects.filter(client=companies["mine"]).exists()  # previewed first
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.post(response["Location"] + "confirm/", {"confirm": ""})
 
     page = browser.get(response["Location"]).content.decode()
     assert "s.csv: 5 rows imported as statements." in page

@@ -7,6 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from clients.models import ContributionParameter
+from clients.tests.test_import_monthly import HEADER as MONTHLY_HEADER
+from clients.tests.test_import_monthly import full_row
 from performance.appraisals import appraisal_run
 from performance.models import Appraisal, AppraisalLine, Budget, Target
 from rmportal.importing import ImportRejected, run_import
@@ -98,8 +100,8 @@ def test_late_monthly_data_recomputes_open_but_not_approved_appraisals(scheme, r
     ContributionParameter.objects.create(month=dt.date(2026, 1, 1), key="tax_rate", value=D("0.06"))
     appraisal_run(period="2026-01")
     Appraisal.objects.filter(employee=other_rm).update(state="approved")
-    header = "client_no,month,fund_sales\n"
+    rows = "\n".join(full_row(client.client_no, fund_sales="400000") for client in (mine, theirs))
     with django_capture_on_commit_callbacks(execute=True):
-        load("monthly", header + f"{mine.client_no},2026-01,400000\n{theirs.client_no},2026-01,400000\n")
+        load("monthly", f"{MONTHLY_HEADER}\n{rows}\n")
     assert AppraisalLine.objects.get(appraisal__employee=rm, indicator__code="fund").points == D(40)
     assert AppraisalLine.objects.get(appraisal__employee=other_rm, indicator__code="fund").points == D(0)

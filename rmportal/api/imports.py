@@ -98,7 +98,7 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
-    deleted = serializers.IntegerField(help_text=gettext_lazy("Rows of the replaced months removed."))
+    deleted = serializers.IntegerField(help_text=gettext_lazy("Stored rows removed (only when replacing)."))
     notes = serializers.ListField(child=serializers.CharField())
     # A duration, not money: a decimal number of seconds, shown as a JSON number.
     seconds = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False)
@@ -111,7 +111,7 @@ JSON_ROWS_EXAMPLE = {"rows": [
      "wm_expense": "300.00", "wm_tx_count": 3},
 ]}
 STORED_EXAMPLE = {"kind": "monthly", "filename": "2026-01.csv", "rows": 1, "created": 1, "updated": 0,
-                  "unchanged": 0, "deleted": 0, "notes": ["Months replaced: 2026-01."], "seconds": 0.12}
+                  "unchanged": 0, "deleted": 0, "notes": ["Months updated: 2026-01."], "seconds": 0.12}
 REJECTED_EXAMPLE = {"detail": "2026-01.csv was rejected: 1 error; nothing was stored.",
                     "errors": {"rows": [{"row": 3, "column": "deposit_avg_balance", "reason": "must not be negative"}],
                                "truncated": False}}
@@ -124,7 +124,7 @@ class ImportViewSet(viewsets.ViewSet):
         summary=gettext_lazy("Import monthly business data"),
         description=gettext_lazy(
             "HR pushes a month's business data per client (DOMAIN 2.1): a CSV or XLSX file as multipart "
-            "field `file`, or a JSON body `{\"rows\": [...]}`. Re-importing a month replaces it. All or "
+            "field `file`, or a JSON body `{\"rows\": [...]}`. Rows are added or updated by client and month; other stored rows are left alone. All or "
             "nothing: any bad row rejects the request, nothing is stored, and the 400 answer lists row, "
             "column and reason for each problem (row 2 is the first data row, `rows[0]`). 201 when rows "
             "were stored, with the counts."),
