@@ -108,7 +108,7 @@ class ImportJobView(RoleRequiredMixin, DetailView):
             lines=import_job_result_lines(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
                                                                    "label", job.kind),
             needs_delete_confirmation=import_job_needs_delete_confirmation(job), batch=batch,
-            undo_problem=import_batch_undo_problem(batch) if batch is not None else None,
+            problem=import_batch_undo_problem(batch) if batch is not None else None,
             confirm_error=kwargs.pop("confirm_error", None), poll_seconds=self.poll_seconds, **kwargs)
 
 
