@@ -678,7 +678,7 @@ class MonthlyImporter(Importer):
         changed_branches = sorted({branch for _month, branch in changed})
         if changed:
             self.report_stage(RECOMPUTING, table)
-            self.after_undo(months=changed_months, branch_ids=changed_branches)
+            self._recompute(months=changed_months, branch_ids=changed_branches)
         month_names = ", ".join(sorted(months))
         return self.result(
             rows=table.rows_read,
@@ -686,7 +686,12 @@ class MonthlyImporter(Importer):
                     else _("Months updated: %(months)s.")) % {"months": month_names}])
 
     @classmethod
-    def after_undo(cls, *, months: list[dt.date], branch_ids: list[int]) -> None:
+    def after_undo(cls, *, batch) -> None:
+        cls._recompute(months=_months_of(batch), branch_ids=list(
+            Branch.objects.filter(code__in=batch.branches).values_list("pk", flat=True)))
+
+    @staticmethod
+    def _recompute(*, months: list[dt.date], branch_ids: list[int]) -> None:
         if months:
             contribution.contribution_recompute(months=months, branch_ids=branch_ids or None)
             announce_business_data_changed(months)
@@ -1009,12 +1014,16 @@ BANK_WIDE = "*"
 
 @register_importer
 class ParameterImporter(Importer):
-    """Contribution parameters per branch (``*`` = bank-wide) and month (DOMAIN 2.2); upserted,
-    then the contributions of the months they change are recomputed: for every branch when a
-    bank-wide value changed, else for the branches whose values changed."""
+    """Contribution parameters per branch (``*`` = bank-wide) and month (DOMAIN 2.2), upserted by
+    branch, month and key; with ``replace`` the parameters of the file's branch-months that it
+    lacks are deleted. Then the contributions of the months they change are recomputed: for
+    every branch when a bank-wide value changed, else for the branches whose values changed.
+    Recorded for undo."""
 
     kind = "parameters"
     label = gettext_lazy("Contribution parameters")
+    supports_replace = True
+    undoable = True
     columns = (
         TextColumn("branch_code", max_length=20, help_text=gettext_lazy("branch code, or * for the whole bank")),
         MonthColumn("month"),
@@ -1043,26 +1052,36 @@ class ParameterImporter(Importer):
         if report:
             return self.result()
 
-        existing = {(p.branch_id, p.month, p.key): p for p in ContributionParameter.objects.filter(
-            month__in={month for _code, month, _key in rows})}
-        new, changed = [], []
+        months = {month for _code, month, _key in rows}
+        codes = {pk: code for code, pk in branches.items()}
+        in_months = list(ContributionParameter.objects.filter(month__in=months).select_related("branch"))
+        if self.replace:  # the groups' other branches too, for the rows they hold
+            codes.update(Branch.objects.filter(pk__in={p.branch_id for p in in_months if p.branch_id})
+                         .values_list("pk", "code"))
+
+        def group(branch_id, month):
+            return (codes[branch_id] if branch_id else BANK_WIDE, f"{month:%Y-%m}")
+
+        wanted = {}
         for (code, month, key), (_row, value) in rows.items():
             branch_id = None if code == BANK_WIDE else branches[code]
-            parameter = existing.get((branch_id, month, key))
-            if parameter is None:
-                new.append(ContributionParameter(branch_id=branch_id, month=month, key=key, value=value))
-            elif parameter.value != value:
-                parameter.value = value
-                changed.append(parameter)
+            wanted[(branch_id, month, key)] = (group(branch_id, month), {"value": value})
+        new, changed, doomed = self.plan_upsert(
+            wanted=wanted, stored={(p.branch_id, p.month, p.key): p for p in in_months},
+            build=lambda key, attrs: ContributionParameter(branch_id=key[0], month=key[1], key=key[2], **attrs),
+            scope=((group(p.branch_id, p.month), (p.branch_id, p.month, p.key), p) for p in in_months))
         history = {"default_user": self.user, "default_change_reason": self.change_reason}
         if new:
             bulk_create_with_history(new, ContributionParameter, **history)
+            self.record_rows(ContributionParameter, CREATED, [p.pk for p in new])
         if changed:
             bulk_update_with_history(changed, ContributionParameter, ["value"], **history)
+        if doomed:
+            ContributionParameter.objects.filter(pk__in=[p.pk for p in doomed]).delete()
 
         # month -> branch ids whose values changed; None once a bank-wide value changed
         affected: dict[dt.date, set[int] | None] = {}
-        for parameter in [*new, *changed]:
+        for parameter in [*new, *changed, *doomed]:
             if parameter.branch_id is None:
                 affected[parameter.month] = None
             elif affected.get(parameter.month, set()) is not None:
@@ -1074,8 +1093,14 @@ class ParameterImporter(Importer):
             contribution.contribution_recompute(
                 months=months, branch_ids=None if branch_ids is None else sorted(branch_ids))
         announce_business_data_changed(affected)
-        return self.result(rows=table.rows_read, created=len(new), updated=len(changed),
-                           unchanged=len(rows) - len(new) - len(changed))
+        return self.result(rows=table.rows_read)
+
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        months = _months_of(batch)
+        if months:
+            contribution.contribution_recompute(months=months, branch_ids=None)
+            announce_business_data_changed(months)
 
 
 # --- call-backs -------------------------------------------------------------------------------
@@ -1083,11 +1108,17 @@ class ParameterImporter(Importer):
 @register_importer
 class CallbackImporter(Importer):
     """Call-backs (回访) with a 1–5 satisfaction score, stored as interactions of kind callback and
-    credited to the RM whose assignment covers the date. Re-importing replaces the call-backs of
-    the same (client, date) pairs, so a file imported twice is stored once."""
+    credited to the RM whose assignment covers the date. Upserted by client, date and channel (a
+    blank channel is a channel of its own): a file imported twice is stored once, and a second
+    call-back of the same day through another channel is kept beside the first. The same key
+    twice in one file is refused. With ``replace``, the call-backs of the file's branch-months
+    (the client's branch, the month of the date) that the file lacks are deleted. Recorded for
+    undo."""
 
     kind = "callbacks"
     label = gettext_lazy("Call-backs")
+    supports_replace = True
+    undoable = True
     columns = (
         TextColumn("client_no", max_length=40),
         DateColumn("date"),
@@ -1097,22 +1128,28 @@ class CallbackImporter(Importer):
     )
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
-        rows = []
+        rows, first_row = [], {}
         for row, values in self.records(table, report):
             if values["date"] > self.today:
                 report.add(row, "date", _("in the future"))
                 continue
+            key = (values["client_no"], values["date"], values["channel"])
+            if key in first_row:
+                report.add(row, "channel", duplicate_message(
+                    f"{key[0]} {key[1]:%Y-%m-%d} {key[2]}".strip(), first_row[key]))
+                continue
+            first_row[key] = row
             rows.append((row, values))
-        clients = {c.client_no: c.pk for c in lookup(Client.objects.only("pk", "client_no"), "client_no",
-                                                      {values["client_no"] for _row, values in rows})}
+        clients = {c.client_no: c for c in lookup(Client.objects.only("pk", "client_no", "branch_id"), "client_no",
+                                                  {values["client_no"] for _row, values in rows})}
         for row, values in rows:
             if values["client_no"] not in clients:
                 report.add(row, "client_no", _unknown("client", values["client_no"]))
-        if report:
+        if report or not rows:
             return self.result()
 
         assignments = defaultdict(list)
-        for chunk in chunks(set(clients.values())):
+        for chunk in chunks({c.pk for c in clients.values()}):
             for client_id, rm_id, started_on, ended_on in Assignment.objects.filter(
                     client_id__in=chunk).values_list("client_id", "rm_id", "started_on", "ended_on"):
                 assignments[client_id].append((started_on, ended_on, rm_id))
@@ -1123,27 +1160,63 @@ class CallbackImporter(Importer):
                     return rm_id
             return None
 
-        if not rows:
-            return self.result()
-        pairs = {(clients[values["client_no"]], values["date"]) for _row, values in rows}
-        days = [day for _client, day in pairs]
-        stale = []
-        for chunk in chunks({client for client, _day in pairs}):
-            stale.extend(pk for pk, client_id, day in Interaction.objects.filter(
-                kind=Interaction.Kind.CALLBACK, client_id__in=chunk, occurred_on__range=(min(days), max(days))
-            ).values_list("pk", "client_id", "occurred_on") if (client_id, day) in pairs)
-        deleted = 0
-        for chunk in chunks(stale):
-            deleted += Interaction.objects.filter(pk__in=chunk).delete()[0]
-        new = []
+        codes = dict(Branch.objects.values_list("pk", "code"))
+
+        def group(branch_id, day):
+            return (codes[branch_id], f"{day:%Y-%m}")
+
+        wanted = {}
         for _row, values in rows:
-            client_id = clients[values["client_no"]]
-            new.append(Interaction(client_id=client_id, employee_id=rm_on(client_id, values["date"]),
-                                   kind=Interaction.Kind.CALLBACK, occurred_on=values["date"],
-                                   score=values["score"], channel=values["channel"], comment=values["comment"]))
+            client = clients[values["client_no"]]
+            wanted[(client.pk, values["date"], values["channel"])] = (group(client.branch_id, values["date"]), {
+                "employee_id": rm_on(client.pk, values["date"]), "score": values["score"],
+                "comment": values["comment"]})
+        days = [day for _client, day, _channel in wanted]
+        # In key order, so that of a key stored twice (before keys were unique) the first row is
+        # the one updated and, on a replace, the others are deleted.
+        callbacks = Interaction.objects.filter(kind=Interaction.Kind.CALLBACK).select_related("client").order_by("pk")
+        stored = {}
+        for chunk in chunks({client for client, _day, _channel in wanted}):
+            for callback in callbacks.filter(client_id__in=chunk, occurred_on__range=(min(days), max(days))):
+                stored.setdefault((callback.client_id, callback.occurred_on, callback.channel), callback)
+        scope = []
+        if self.replace:
+            groups = {group for group, _attrs in wanted.values()}
+            month_starts = {dt.date(int(month[:4]), int(month[5:7]), 1) for _code, month in groups}
+            in_months = callbacks.filter(client__branch__code__in={code for code, _month in groups},
+                                         occurred_on__gte=min(month_starts),
+                                         occurred_on__lt=_next_month(max(month_starts)))
+            scope = [(group(c.client.branch_id, c.occurred_on), (c.client_id, c.occurred_on, c.channel), c)
+                     for c in in_months]
+            first = {}
+            for _group, key, obj in scope:
+                first.setdefault(key, obj.pk)
+            scope = [(g, key if first[key] == obj.pk else (*key, obj.pk), obj) for g, key, obj in scope]
+        new, changed, doomed = self.plan_upsert(
+            wanted=wanted, stored=stored, scope=scope,
+            build=lambda key, attrs: Interaction(client_id=key[0], occurred_on=key[1], channel=key[2],
+                                                 kind=Interaction.Kind.CALLBACK, **attrs))
+        if doomed:
+            Interaction.objects.filter(pk__in=[c.pk for c in doomed]).delete()
+        Interaction.objects.bulk_update(changed, ["employee", "score", "comment"], batch_size=WRITE_BATCH)
         Interaction.objects.bulk_create(new, batch_size=WRITE_BATCH)
-        announce_business_data_changed({day.replace(day=1) for day in days})
-        return self.result(rows=table.rows_read, created=len(new), deleted=deleted)
+        self.record_rows(Interaction, CREATED, [c.pk for c in new])
+        announce_business_data_changed({day.replace(day=1) for day in days}
+                                       | {c.occurred_on.replace(day=1) for c in doomed})
+        return self.result(rows=table.rows_read)
+
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        announce_business_data_changed(_months_of(batch))
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _months_of(batch) -> list[dt.date]:
+    """The first days of the months ("YYYY-MM") an import batch touched."""
+    return sorted(dt.date(int(month[:4]), int(month[5:7]), 1) for month in batch.months)
 
 
 # --- financial statements of credit clients ------------------------------------------------------

@@ -13,14 +13,12 @@ used the batch's months at its branches: approved figures are frozen (DOMAIN 3.3
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from clients.models import Branch, ImportBatch, ImportBatchRow
+from clients.models import ImportBatch, ImportBatchRow
 from performance.models import Appraisal
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
@@ -37,8 +35,19 @@ def import_batches(user) -> QuerySet[ImportBatch]:
             .order_by("-created_at", "-pk"))
 
 
-def _periods_of(months: list[str]) -> set[str]:
-    """The appraisal periods (month, quarter, year) that contain the months "YYYY-MM"."""
+def _periods_of(keys: list[str]) -> set[str]:
+    """The appraisal periods (month, quarter, year) that overlap the batch's months or periods
+    ("YYYY-MM", "YYYY-Qn", "YYYY")."""
+    months = set()
+    for key in keys:
+        year = key[:4]
+        if len(key) == 4:
+            months |= {f"{year}-{number:02d}" for number in range(1, 13)}
+        elif key[5] == "Q":
+            quarter = int(key[6])
+            months |= {f"{year}-{number:02d}" for number in range(quarter * 3 - 2, quarter * 3 + 1)}
+        else:
+            months.add(key)
     periods = set()
     for month in months:
         year, number = month[:4], int(month[5:7])
@@ -126,9 +135,7 @@ def import_batch_undo(*, batch_id: int, user=None) -> ImportBatch:
                    for group in batch.groups]
     undo.save()
 
-    months = sorted(dt.date(int(month[:4]), int(month[5:7]), 1) for month in batch.months)
-    branch_ids = sorted(Branch.objects.filter(code__in=batch.branches).values_list("pk", flat=True))
-    importer_for(batch.kind).after_undo(months=months, branch_ids=branch_ids)
+    importer_for(batch.kind).after_undo(batch=batch)
     transaction.on_commit(dashboard_data_changed)
     return undo
 

@@ -842,9 +842,44 @@ class Importer:
                                  pk_sql=pk_sql, params=params)
 
     @classmethod
-    def after_undo(cls, *, months: list[dt.date], branch_ids: list[int]) -> None:
-        """Recomputes what depends on the kind's rows after an undo restored them (months and
-        branches the batch touched; empty lists when the kind has none)."""
+    def after_undo(cls, *, batch) -> None:
+        """Recomputes what depends on the kind's rows after an undo restored those of ``batch``
+        (its ``months``, ``branches`` and ``groups`` say where)."""
+
+    def plan_upsert(self, *, wanted: dict, stored: dict, build: Callable[[Any, dict], Any],
+                    scope: Iterable[tuple[tuple[str, str], Any, Any]] = ()) -> tuple[list, list, list]:
+        """Plans an upsert by business key, for kinds written through the ORM: ``wanted`` maps
+        each key of the file to (group, attrs), ``stored`` the stored object of each key the
+        file names, ``build(key, attrs)`` makes a new object. On a replace, ``scope`` yields
+        (group, key, object) for every stored object of the groups the file names, and those the
+        file lacks are to be deleted. Counts every row for the preview, records the
+        before-images of the objects to update and delete (call it before writing; the objects
+        are changed in memory only) and returns (new, changed, doomed). Record the new objects
+        with ``record_rows(model, CREATED, …)`` once they are saved."""
+        new, changed = [], []
+        for key, (group, attrs) in wanted.items():
+            obj = stored.get(key)
+            if obj is None:
+                new.append(build(key, attrs))
+                self.tally(*group, CREATED)
+            elif assign_changed(obj, attrs):
+                changed.append(obj)
+                self.tally(*group, UPDATED)
+            else:
+                self.tally(*group, UNCHANGED)
+        doomed = []
+        if self.replace:
+            groups = {group for group, _attrs in wanted.values()}
+            for group, key, obj in scope:
+                if group in groups:
+                    self.tally(*group, "stored")
+                    if key not in wanted:
+                        doomed.append(obj)
+                        self.tally(*group, DELETED)
+        for objects, action in ((changed, UPDATED), (doomed, DELETED)):
+            if objects:
+                self.record_rows(type(objects[0]), action, [obj.pk for obj in objects])
+        return new, changed, doomed
 
     def group_table(self) -> list[dict]:
         return [{"branch": branch, "month": month, **counts}

@@ -445,12 +445,15 @@ def test_callback_before_any_assignment_has_no_employee(moved_client):
     assert Interaction.objects.get().employee is None
 
 
-def test_callback_reimport_replaces_instead_of_duplicating(moved_client):
+def test_callback_reimport_upserts_by_client_date_and_channel(moved_client):
     lines = (CALLBACK_HEADER, "C001,2025-02-28,4,phone,fine", "C001,2025-04-02,2,phone,slow")
     run_import("callbacks", csv_file(*lines), filename="cb.csv")
     result = run_import("callbacks", csv_file(*lines), filename="cb.csv")
     assert Interaction.objects.count() == 2
-    assert (result.created, result.deleted) == (2, 2)
+    assert (result.created, result.unchanged, result.deleted) == (0, 2, 0)
+    result = run_import("callbacks", csv_file(CALLBACK_HEADER, "C001,2025-02-28,3,visit,came by"), filename="cb.csv")
+    assert (result.created, Interaction.objects.count()) == (1, 3)  # another channel, another call-back
+    Interaction.objects.filter(channel="visit").delete()
     other_day = Interaction.objects.create(client=moved_client, kind="callback", occurred_on=dt.date(2025, 5, 5),
                                            score=5)
     run_import("callbacks", csv_file(CALLBACK_HEADER, "C001,2025-02-28,5,phone,better"), filename="cb.csv")
