@@ -151,9 +151,10 @@ class BranchImporter(Importer):
                 changed.append(branch)
         Branch.objects.bulk_create(new)
         Branch.objects.bulk_update(changed, ["name", "region"])
+        self.tally_keys({code: (code, "") for code in branches}, created=[b.code for b in new],
+                        updated=[b.code for b in changed])
         return self.result(
-            rows=table.rows_read, created=len(new), updated=len(changed),
-            unchanged=len(branches) - len(new) - len(changed),
+            rows=table.rows_read,
             notes=[_counts_note(_("Regions"), len(new_regions), len(changed_regions))])
 
 
@@ -243,9 +244,12 @@ class LevelImporter(Importer):
                 level.rank = final[level.pk]
         Level.objects.bulk_create(new)
         Level.objects.bulk_update(changed, ["name", "rank", "bonus_coefficient"])
+        sequence_codes = {pk: code for code, pk in sequence_ids.items()}
+        self.tally_keys({key: ("", "") for key in levels},
+                        created=[(sequence_codes[level.sequence_id], level.code) for level in new],
+                        updated=[(sequence_codes[level.sequence_id], level.code) for level in changed])
         return self.result(
-            rows=table.rows_read, created=len(new), updated=len(changed),
-            unchanged=len(levels) - len(new) - len(changed),
+            rows=table.rows_read,
             notes=[_counts_note(_("Job sequences"), len(new_sequences), len(changed_sequences))])
 
 
@@ -339,9 +343,10 @@ class EmployeeImporter(Importer):
         Employee.objects.bulk_create(new, batch_size=WRITE_BATCH)
         Employee.objects.bulk_update(
             changed, ["name", "branch", "role", "level", "hired_on", "email", "user"], batch_size=WRITE_BATCH)
+        self.tally_keys({number: (values["branch_code"], "") for number, values, _b, _l in planned},
+                        created=[e.employee_no for e in new], updated=[e.employee_no for e in changed])
         return self.result(
-            rows=table.rows_read, created=len(new), updated=len(changed),
-            unchanged=len(planned) - len(new) - len(changed),
+            rows=table.rows_read,
             notes=[ngettext("%(count)d log-in account created (no password yet).",
                             "%(count)d log-in accounts created (no password yet).",
                             len(new_users)) % {"count": len(new_users)}])
@@ -510,9 +515,11 @@ class ClientImporter(Importer):
         if started:
             bulk_create_with_history(started, Assignment, **history)
         self._refresh_books(clients, ended, started)
+        self.tally_keys({number: (values["branch_code"], "") for number, (_row, values) in rows.items()},
+                        created=[client.client_no for client, _plan in new_clients],
+                        updated=[client.client_no for client in changed_clients])
         return self.result(
-            rows=table.rows_read, created=len(new_clients), updated=len(changed_clients),
-            unchanged=len(rows) - len(new_clients) - len(changed_clients),
+            rows=table.rows_read,
             notes=[ngettext("%(count)d client moved to another RM.", "%(count)d clients moved to another RM.",
                             moved) % {"count": moved},
                    ngettext("%(count)d assignment closed because the client was lost.",
@@ -1250,8 +1257,9 @@ class StatementLineColumn(Column):
 class StatementImporter(Importer):
     """Corporate credit clients' statements, one row per client, period and line (DOMAIN 2.3).
 
-    A client-period in the file replaces that statement's lines; then the checks run on every
-    statement of the clients in the file, since they compare periods. RMs, branch managers and HR
+    Upserted by client, period and line: a line in the file is created or updated, the
+    statement's other lines are left alone. Then the checks run on every statement of the
+    clients in the file, since they compare periods. RMs, branch managers and HR
     may upload, each for the clients they may change (an RM their own book); a client outside
     that scope reads as unknown."""
 
@@ -1307,10 +1315,14 @@ class StatementImporter(Importer):
             items[(values["client_no"], values["period"].key)][values["line"]] = values["amount"]
         stored = services.statements_replace(
             items=[services.StatementInput(clients[client_no], period, amounts)
-                   for (client_no, period), amounts in items.items()], by=self.user)
+                   for (client_no, period), amounts in items.items()], by=self.user, merge_lines=True)
+        codes = dict(Branch.objects.filter(pk__in={c.branch_id for c in clients.values()}).values_list("pk", "code"))
+        branch_of = {c.pk: codes[c.branch_id] for c in clients.values()}
+        for (client_id, period), counts in stored.line_counts.items():
+            for action, count in counts.items():
+                self.tally(branch_of[client_id], period, action, count)
         checks = stored.checks
-        return self.result(rows=table.rows_read, created=stored.created, updated=stored.updated,
-                           deleted=stored.lines_removed, notes=[
+        return self.result(rows=table.rows_read, notes=[
                                ngettext("%(count)d statement line stored.", "%(count)d statement lines stored.",
                                         stored.lines) % {"count": stored.lines},
                                _("Checks: %(raised)d flags raised, %(updated)d updated, %(cleared)d cleared; "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -359,6 +359,8 @@ class StatementsStored:
     lines: int = 0
     lines_removed: int = 0
     checks: FlagsChecked | None = None
+    # (client id, period) → {"created"|"updated"|"unchanged": lines}, when lines are merged.
+    line_counts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -392,9 +394,11 @@ def statement_problems(item: StatementInput, *, today: dt.date) -> dict[str, str
 
 @transaction.atomic
 def statements_replace(*, items: Sequence[StatementInput], by: User | None,
-                       now: dt.datetime | None = None) -> StatementsStored:
+                       now: dt.datetime | None = None, merge_lines: bool = False) -> StatementsStored:
     """Store credit clients' statements, each replacing the client-period's earlier lines, then
-    run the checks on every statement of the clients concerned (DOMAIN 2.3).
+    run the checks on every statement of the clients concerned (DOMAIN 2.3). With
+    ``merge_lines`` (imports, DOMAIN 6) the lines are upserted instead: a line given is created or
+    updated, the statement's other lines are left alone.
 
     Set-based: one query finds the statements already there, one deletes their lines, bulk
     inserts write the rest. Refuses the whole batch (``ApplicationError``, problems by line in
@@ -435,16 +439,36 @@ def statements_replace(*, items: Sequence[StatementInput], by: User | None,
             statement.uploaded_by, statement.uploaded_at = by, now
             stale_ids.append(statement.pk)
             kept.append(statement)
-    removed = StatementEntry.objects.filter(statement_id__in=stale_ids).delete()[0] if stale_ids else 0
+    line_counts = {}
+    if merge_lines:
+        stored = {(e.statement_id, e.line): e for e in StatementEntry.objects.filter(statement_id__in=stale_ids)}
+        removed = 0
+    else:
+        stored = {}
+        removed = StatementEntry.objects.filter(statement_id__in=stale_ids).delete()[0] if stale_ids else 0
     FinancialStatement.objects.bulk_update(kept, ["uploaded_by", "uploaded_at"])
     FinancialStatement.objects.bulk_create(new)
     saved = {(s.client_id, s.period): s for s in (*kept, *new)}
-    entries = [StatementEntry(statement=saved[(item.client.pk, item.period)], line=line, amount=amount)
-               for item in items for line, amount in item.amounts.items()]
+    entries, changed = [], []
+    for item in items:
+        statement = saved[(item.client.pk, item.period)]
+        counts = line_counts.setdefault((item.client.pk, item.period), {"created": 0, "updated": 0, "unchanged": 0})
+        for line, amount in item.amounts.items():
+            entry = stored.get((statement.pk, line))
+            if entry is None:
+                entries.append(StatementEntry(statement=statement, line=line, amount=amount))
+                counts["created"] += 1
+            elif entry.amount != amount:
+                entry.amount = amount
+                changed.append(entry)
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+    StatementEntry.objects.bulk_update(changed, ["amount"], batch_size=5000)
     StatementEntry.objects.bulk_create(entries, batch_size=5000)
     checks = statement_checks_run(client_ids=client_ids, now=now, by=by)
-    return StatementsStored(created=len(new), updated=len(kept), lines=len(entries), lines_removed=removed,
-                            checks=checks)
+    return StatementsStored(created=len(new), updated=len(kept), lines=len(entries) + len(changed),
+                            lines_removed=removed, checks=checks, line_counts=line_counts)
 
 
 def statement_save(*, client: Client, period: str, amounts: Mapping[str, Decimal], by: User) -> FinancialStatement:

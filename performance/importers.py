@@ -12,6 +12,7 @@ from performance.models import Appraisal, Budget, Indicator, Target
 from performance.periods import Period
 from rmportal.errors import ApplicationError
 from rmportal.importing import (
+    CREATED,
     CodeColumn,
     DecimalColumn,
     ErrorReport,
@@ -37,10 +38,14 @@ def _period(value: str) -> Period | None:
 @register_importer
 class TargetImporter(Importer):
     """A target per RM, indicator (by code, in the RM's branch's active scheme) and period; it
-    overrides the scheme's default. Targets of approved appraisals can no longer change."""
+    overrides the scheme's default. Upserted by employee, period and indicator; with ``replace``
+    the targets of the file's branch-periods (the RM's branch) that it lacks are deleted.
+    Targets of approved appraisals can no longer change. Recorded for undo."""
 
     kind = "targets"
     label = gettext_lazy("Targets")
+    supports_replace = True
+    undoable = True
     columns = (
         CodeColumn("employee_no", max_length=30),
         TextColumn("period", max_length=7),
@@ -94,25 +99,40 @@ class TargetImporter(Importer):
         if report:
             return self.result()
 
-        existing = {(t.employee_id, t.indicator_id, t.period): t for t in Target.objects.filter(
+        codes = dict(Branch.objects.values_list("pk", "code"))
+        wanted = {(employee.pk, indicator.pk, period.key): ((codes[employee.branch_id], period.key), {"value": value})
+                  for _row, employee, indicator, period, value in resolved}
+        stored = {(t.employee_id, t.indicator_id, t.period): t for t in Target.objects.filter(
             employee_id__in={e.pk for _r, e, _i, _p, _t in resolved},
             indicator_id__in={i.pk for _r, _e, i, _p, _t in resolved})}
-        new, changed = [], []
-        for _row, employee, indicator, period, value in resolved:
-            target = existing.get((employee.pk, indicator.pk, period.key))
-            if target is None:
-                new.append(Target(employee=employee, indicator=indicator, period=period.key, value=value))
-            elif target.value != value:
-                target.value = value
-                changed.append(target)
+        scope = []
+        if self.replace:
+            groups = {group for group, _attrs in wanted.values()}
+            scope = [((codes[t.employee.branch_id], t.period), (t.employee_id, t.indicator_id, t.period), t)
+                     for t in Target.objects.filter(employee__branch__code__in={code for code, _p in groups},
+                                                    period__in={p for _c, p in groups}).select_related("employee")]
+            frozen_periods = set(Appraisal.objects.filter(
+                employee_id__in={t.employee_id for _g, _k, t in scope}, state__in=Appraisal.FROZEN,
+                period__in={p for _c, p in groups}).values_list("employee_id", "period"))
+            # A replace does not delete the targets of an approved appraisal either.
+            scope = [(g, k, t) for g, k, t in scope if (t.employee_id, t.period) not in frozen_periods]
+        new, changed, doomed = self.plan_upsert(
+            wanted=wanted, stored=stored, scope=scope,
+            build=lambda key, attrs: Target(employee_id=key[0], indicator_id=key[1], period=key[2], **attrs))
+        history = {"default_change_reason": self.change_reason, "default_user": self.user}
         if new:
-            bulk_create_with_history(new, Target, default_change_reason=self.change_reason, default_user=self.user)
+            bulk_create_with_history(new, Target, **history)
+            self.record_rows(Target, CREATED, [t.pk for t in new])
         if changed:
-            bulk_update_with_history(changed, Target, ["value"], default_change_reason=self.change_reason,
-                                     default_user=self.user)
+            bulk_update_with_history(changed, Target, ["value"], **history)
+        if doomed:
+            Target.objects.filter(pk__in=[t.pk for t in doomed]).delete()
         _recompute_after_commit({p.key for _r, _e, _i, p, _t in resolved})
-        return self.result(rows=table.rows_read, created=len(new), updated=len(changed),
-                           unchanged=len(resolved) - len(new) - len(changed))
+        return self.result(rows=table.rows_read)
+
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        _recompute_after_commit(batch.months)
 
 
 def _recompute_after_commit(period_keys) -> None:
@@ -131,11 +151,13 @@ def _recompute_after_commit(period_keys) -> None:
 
 @register_importer
 class BudgetImporter(Importer):
-    """HR's bonus budget per branch and period (DOMAIN 3.5). Changing the budget of a period
-    already paid recomputes its bonus statements."""
+    """HR's bonus budget per branch and period (DOMAIN 3.5), upserted by branch and period (the
+    key is the whole group, so there is nothing a replace could delete). Changing the budget of a
+    period already paid recomputes its bonus statements. Recorded for undo."""
 
     kind = "budgets"
     label = gettext_lazy("Bonus budgets")
+    undoable = True
     columns = (
         CodeColumn("branch_code", max_length=20),
         TextColumn("period", max_length=7),
@@ -163,24 +185,32 @@ class BudgetImporter(Importer):
             rows.append((branch, period, values["amount"]))
         if report:
             return self.result()
-        existing = {(b.branch_id, b.period): b for b in Budget.objects.filter(
+        wanted = {(branch.pk, period.key): ((branch.code, period.key), {"amount": amount})
+                  for branch, period, amount in rows}
+        stored = {(b.branch_id, b.period): b for b in Budget.objects.filter(
             branch_id__in={b.pk for b, _p, _a in rows}, period__in={p.key for _b, p, _a in rows})}
-        new, changed = [], []
-        for branch, period, amount in rows:
-            budget = existing.get((branch.pk, period.key))
-            if budget is None:
-                new.append(Budget(branch=branch, period=period.key, amount=amount))
-            elif budget.amount != amount:
-                budget.amount = amount
-                changed.append(budget)
+        new, changed, _doomed = self.plan_upsert(
+            wanted=wanted, stored=stored,
+            build=lambda key, attrs: Budget(branch_id=key[0], period=key[1], **attrs))
+        history = {"default_change_reason": self.change_reason, "default_user": self.user}
         if new:
-            bulk_create_with_history(new, Budget, default_change_reason=self.change_reason, default_user=self.user)
+            bulk_create_with_history(new, Budget, **history)
+            self.record_rows(Budget, CREATED, [b.pk for b in new])
         if changed:
-            bulk_update_with_history(changed, Budget, ["amount"], default_change_reason=self.change_reason,
-                                     default_user=self.user)
-            from performance.bonus import bonus_compute
+            bulk_update_with_history(changed, Budget, ["amount"], **history)
+            _bonus_recompute(changed, by=self.user)
+        return self.result(rows=table.rows_read)
 
-            for budget in changed:
-                bonus_compute(branch=budget.branch, period=budget.period, by=self.user)
-        return self.result(rows=table.rows_read, created=len(new), updated=len(changed),
-                           unchanged=len(rows) - len(new) - len(changed))
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        branches = {b.code: b for b in Branch.objects.filter(code__in=batch.branches)}
+        _bonus_recompute([Budget(branch=branches[group["branch"]], period=group["month"])
+                          for group in batch.groups if group["updated"] and group["branch"] in branches])
+
+
+def _bonus_recompute(budgets, by=None) -> None:
+    """The bonus statements of the budgets' branch-periods, when already paid."""
+    from performance.bonus import bonus_compute
+
+    for budget in budgets:
+        bonus_compute(branch=budget.branch, period=budget.period, by=by)

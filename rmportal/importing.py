@@ -881,6 +881,13 @@ class Importer:
                 self.record_rows(type(objects[0]), action, [obj.pk for obj in objects])
         return new, changed, doomed
 
+    def tally_keys(self, groups: dict, *, created: Iterable, updated: Iterable) -> None:
+        """Counts the rows of a kind that does its own upsert: ``groups`` maps every key of the
+        file to its (branch, month) group; keys neither created nor updated were unchanged."""
+        created, updated = set(created), set(updated)
+        for key, group in groups.items():
+            self.tally(*group, CREATED if key in created else UPDATED if key in updated else UNCHANGED)
+
     def group_table(self) -> list[dict]:
         return [{"branch": branch, "month": month, **counts}
                 for (branch, month), counts in sorted(self.groups.items())]

@@ -53,7 +53,7 @@ GOOD = ("C-MINE,2024,accounts_receivable,1500000", "C-MINE,2024,total_assets,900
 def test_a_good_file_is_stored_and_checked(companies):
     result = run_import("statements", csv_file(*GOOD), filename="s.csv")
 
-    assert (result.rows, result.created) == (5, 2)
+    assert (result.rows, result.created) == (5, 5)  # counted by line: the key is client, period and line
     statement = FinancialStatement.objects.get(client=companies["mine"], period="2025")
     assert statement.kind == "year" and str(statement.period_end) == "2025-12-31"
     assert dict(statement.entries.values_list("line", "amount"))["retained_earnings"] == Decimal("-250000.50")
@@ -145,12 +145,14 @@ def test_a_reviewer_may_not_upload(companies, reviewer):
         run_import("statements", csv_file("C-MINE,2025,cash,1"), filename="s.csv", user=reviewer.user)
 
 
-def test_re_uploading_a_client_period_replaces_its_lines(companies):
+def test_re_uploading_a_client_period_upserts_its_lines(companies):
     run_import("statements", csv_file("C-MINE,2025,cash,1", "C-MINE,2025,inventory,2"), filename="a.csv")
     result = run_import("statements", csv_file("C-MINE,2025,cash,7"), filename="b.csv")
 
-    assert (result.created, result.updated, result.deleted) == (0, 1, 2)
-    assert list(StatementEntry.objects.values_list("line", "amount")) == [("cash", Decimal("7.00"))]
+    assert (result.created, result.updated, result.unchanged, result.deleted) == (0, 1, 0, 0)
+    assert sorted(StatementEntry.objects.values_list("line", "amount")) == [
+        ("cash", Decimal("7.00")), ("inventory", Decimal("2.00"))]  # the line not in the file is kept
+    assert result.groups[0]["branch"] == companies["mine"].branch.code and result.groups[0]["month"] == "2025"
 
 
 def test_the_command_imports_statements(companies, tmp_path):
