@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from clients.models import BookMonth, ClientContribution, ImportBatch, ImportBatchRow, MonthlyBusiness
+from clients.models import (BookMonth, ClientContribution, ContributionParameter, ImportBatch, Interaction,
+                            MonthlyBusiness)
 from clients.tests.test_contribution import EXAMPLE_PARAMETERS, set_parameters
 from clients.tests.test_import_monthly import HEADER, JANUARY, FEBRUARY, full_row, write_path  # noqa: F401
 from clients.tests.test_importers import csv_file
@@ -236,3 +237,45 @@ def test_command_undo(bank, replace_path):
         call_command("import_data", "--undo", str(batch.pk), stdout=io.StringIO())
     with pytest.raises(CommandError, match="no import batch"):
         call_command("import_data", "--undo", "999999", stdout=io.StringIO())
+
+
+# --- the other kinds that offer replace and undo ----------------------------------------------
+
+PARAMETER_HEADER = "branch_code,month,key,value"
+
+
+def parameter_rows() -> list[dict]:
+    return list(ContributionParameter.objects.order_by("pk").values())
+
+
+def test_parameters_replace_only_the_file_branch_months_and_undo_exactly(bank, branch, sister_branch):
+    set_parameters(sister_branch, JANUARY, cost_loan="900")
+    before = parameter_rows()
+    result = run_import("parameters", csv_file(PARAMETER_HEADER, "B01,2026-01,cost_loan,801"), filename="p.csv",
+                        replace=True, confirm_delete=True)
+    assert result.groups == [{"branch": "B01", "month": "2026-01", "created": 0, "updated": 1, "unchanged": 0,
+                              "deleted": 3, "stored": 4}]
+    left = set(ContributionParameter.objects.values_list("branch__code", "month", "key"))
+    assert ("B01", JANUARY, "cost_deposit") not in left
+    assert {("B02", JANUARY, "cost_loan"), ("B01", FEBRUARY, "cost_deposit"), (None, JANUARY, "tax_rate")} <= left
+
+    import_batch_undo(batch_id=result.batch_id)
+    assert parameter_rows() == before
+
+
+CALLBACK_HEADER = "client_no,date,score,channel,comment"
+
+
+def test_callbacks_replace_only_the_file_branch_months_and_undo_exactly(bank):
+    run_import("callbacks", csv_file(CALLBACK_HEADER, "C001,2025-06-03,4,phone,fine", "C002,2025-06-04,2,visit,",
+                                     "C002,2025-07-01,5,phone,", "D001,2025-06-05,3,phone,"), filename="a.csv")
+    before = list(Interaction.objects.order_by("pk").values())
+    result = run_import("callbacks", csv_file(CALLBACK_HEADER, "C001,2025-06-03,5,phone,better"), filename="b.csv",
+                        replace=True, confirm_delete=True)
+    assert result.groups == [{"branch": "B01", "month": "2025-06", "created": 0, "updated": 1, "unchanged": 0,
+                              "deleted": 1, "stored": 2}]
+    assert sorted(Interaction.objects.values_list("client__client_no", "occurred_on", "score")) == [
+        ("C001", dt.date(2025, 6, 3), 5), ("C002", dt.date(2025, 7, 1), 5), ("D001", dt.date(2025, 6, 5), 3)]
+
+    import_batch_undo(batch_id=result.batch_id)
+    assert list(Interaction.objects.order_by("pk").values()) == before

@@ -6,11 +6,12 @@ from decimal import Decimal as D
 import pytest
 from django.core.management import call_command
 
-from clients.models import ContributionParameter
+from clients.models import ContributionParameter, ImportBatch
 from clients.tests.test_import_monthly import HEADER as MONTHLY_HEADER
 from clients.tests.test_import_monthly import full_row
 from performance.appraisals import appraisal_run
 from performance.models import Appraisal, AppraisalLine, Budget, Target
+from rmportal.import_batches import import_batch_undo
 from rmportal.importing import ImportRejected, run_import
 from tests.factories import ClientFactory
 
@@ -105,3 +106,35 @@ def test_late_monthly_data_recomputes_open_but_not_approved_appraisals(scheme, r
         load("monthly", f"{MONTHLY_HEADER}\n{rows}\n")
     assert AppraisalLine.objects.get(appraisal__employee=rm, indicator__code="fund").points == D(40)
     assert AppraisalLine.objects.get(appraisal__employee=other_rm, indicator__code="fund").points == D(0)
+
+
+TARGET_HEADER = "employee_no,period,indicator,target\n"
+
+
+def test_targets_upsert_replace_within_the_branch_periods_and_undo(scheme, rm, other_rm):
+    load("targets", TARGET_HEADER + "RM001,2026-01,dep,1\nRM001,2026-01,fund,2\nRM002,2026-01,dep,3\n"
+                                    "RM001,2026-02,dep,4\n")
+    before = list(Target.objects.order_by("pk").values())
+    result = load("targets", TARGET_HEADER + "RM001,2026-01,dep,9\n")
+    assert (result.created, result.updated, result.deleted, Target.objects.count()) == (0, 1, 0, 4)
+
+    result = load("targets", TARGET_HEADER + "RM001,2026-01,dep,9\n", replace=True, confirm_delete=True)
+    assert result.groups == [{"branch": "B01", "month": "2026-01", "created": 0, "updated": 0, "unchanged": 1,
+                              "deleted": 2, "stored": 3}]
+    assert sorted(Target.objects.values_list("employee__employee_no", "period", "value")) == [
+        ("RM001", "2026-01", D(9)), ("RM001", "2026-02", D(4))]
+    import_batch_undo(batch_id=result.batch_id)
+    first = ImportBatch.objects.filter(kind="targets").order_by("pk")[1]
+    import_batch_undo(batch_id=first.pk)
+    assert list(Target.objects.order_by("pk").values()) == before
+
+
+def test_budget_imports_are_batches_that_can_be_undone(branch):
+    load("budgets", "branch_code,period,amount\nB01,2026,1000\n")
+    before = list(Budget.objects.values())
+    result = load("budgets", "branch_code,period,amount\nB01,2026,2000\nB01,2025,500\n")
+    assert result.groups == [
+        {"branch": "B01", "month": "2025", "created": 1, "updated": 0, "unchanged": 0, "deleted": 0, "stored": 0},
+        {"branch": "B01", "month": "2026", "created": 0, "updated": 1, "unchanged": 0, "deleted": 0, "stored": 0}]
+    import_batch_undo(batch_id=result.batch_id)
+    assert list(Budget.objects.values()) == before
