@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from clients.models import (BookMonth, ClientContribution, ContributionParameter, ImportBatch, Interaction,
                             MonthlyBusiness)
 from clients.tests.test_contribution import EXAMPLE_PARAMETERS, set_parameters
 from clients.tests.test_import_monthly import HEADER, JANUARY, FEBRUARY, full_row, write_path  # noqa: F401
-from clients.tests.test_importers import csv_file
+from clients.tests.test_importers import csv_file, recompute_calls  # noqa: F401
 from performance.models import Appraisal
 from performance.schemes import scheme_import
 from performance.tests.conftest import EXAMPLE_SCHEME
@@ -279,3 +280,18 @@ def test_callbacks_replace_only_the_file_branch_months_and_undo_exactly(bank):
 
     import_batch_undo(batch_id=result.batch_id)
     assert list(Interaction.objects.order_by("pk").values()) == before
+
+
+def test_the_portable_recording_and_undo_restore_exactly(bank, branch, rm, monkeypatch, recompute_calls):
+    """Other databases record the before-images and put them back through the ORM."""
+    ClientFactory(client_no="C004", branch=branch, rm=rm)
+    before = monthly_rows()
+    monkeypatch.setattr(connection, "vendor", "portable")
+    result = run_import("monthly", csv_file(HEADER, full_row("C001", deposit_avg_balance="1.00"),
+                                            full_row("C004", deposit_avg_balance="4.00")),
+                        filename="r.csv", replace=True, confirm_delete=True)
+    assert (result.created, result.updated, result.deleted) == (1, 1, 2)
+    assert ImportBatch.objects.get(pk=result.batch_id).rows.count() == 4
+    import_batch_undo(batch_id=result.batch_id)
+    monkeypatch.undo()
+    assert monthly_rows() == before
