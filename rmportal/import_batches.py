@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import ImportBatch, ImportBatchRow
@@ -130,6 +131,8 @@ def import_batch_undo(*, batch_id: int, user=None) -> ImportBatch:
         pks = ImportBatchRow.objects.filter(batch=batch, model=label, action=DELETED).values("object_pk")
         batch_rows_record(batch_id=undo.pk, model=model, action=CREATED,
                           pks=list(pks.values_list("object_pk", flat=True)))
+    for model in models:
+        _history_write(batch, undo, model, user)
     undo.created, undo.updated, undo.deleted = counts[CREATED], counts[UPDATED], counts[DELETED]
     undo.groups = [{**group, CREATED: group[DELETED], DELETED: group[CREATED], "stored": 0}
                    for group in batch.groups]
@@ -138,6 +141,33 @@ def import_batch_undo(*, batch_id: int, user=None) -> ImportBatch:
     importer_for(batch.kind).after_undo(batch=batch)
     transaction.on_commit(dashboard_data_changed)
     return undo
+
+
+def _history_write(batch: ImportBatch, undo: ImportBatch, model, user) -> None:
+    """Audit history (django-simple-history) of the rows the undo changed, for the models that
+    keep it: the undo writes through SQL, past the ORM's history hooks."""
+    manager_name = getattr(model._meta, "simple_history_manager_attribute", None)
+    if manager_name is None:
+        return
+    History = getattr(model, manager_name).model
+    label, fields = model._meta.label_lower, model._meta.concrete_fields
+    reason = _("Undo of import batch %(batch)d") % {"batch": batch.pk}
+    now = timezone.now()
+    records = []
+
+    def record(values: dict, history_type: str) -> None:
+        records.append(History(**values, history_type=history_type, history_date=now,
+                               history_user_id=getattr(user, "pk", None), history_change_reason=reason))
+
+    for action, history_type in ((Action.UPDATED, "~"), (Action.DELETED, "+")):
+        pks = ImportBatchRow.objects.filter(batch=batch, model=label, action=action).values("object_pk")
+        for obj in model._base_manager.filter(pk__in=pks):
+            record({f.attname: getattr(obj, f.attname) for f in fields}, history_type)
+    # The rows the undo removed: their last state is the undo's own before-image.
+    for before in ImportBatchRow.objects.filter(batch=undo, model=label, action=Action.DELETED).values_list(
+            "before", flat=True):
+        record({f.attname: f.to_python(before[f.column]) for f in fields}, "-")
+    History.objects.bulk_create(records, batch_size=2000)
 
 
 def _delete_created(batch: ImportBatch, model) -> int:

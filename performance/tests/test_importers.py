@@ -123,7 +123,10 @@ def test_targets_upsert_replace_within_the_branch_periods_and_undo(scheme, rm, o
                               "deleted": 2, "stored": 3}]
     assert sorted(Target.objects.values_list("employee__employee_no", "period", "value")) == [
         ("RM001", "2026-01", D(9)), ("RM001", "2026-02", D(4))]
-    import_batch_undo(batch_id=result.batch_id)
+    undo = import_batch_undo(batch_id=result.batch_id)
+    undone = Target.history.filter(history_change_reason=f"Undo of import batch {result.batch_id}")
+    assert sorted(undone.values_list("history_type", flat=True)) == ["+", "+"]  # the two deleted come back
+    assert undo.created == 2
     first = ImportBatch.objects.filter(kind="targets").order_by("pk")[1]
     import_batch_undo(batch_id=first.pk)
     assert list(Target.objects.order_by("pk").values()) == before

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from rmportal.errors import ApplicationError
 from rmportal.import_batches import import_batch_undo
-from rmportal.importing import DeletionNotConfirmed, ImportRejected, ImportResult, importer_kinds, run_import
+from rmportal.importing import DELETE_CONFIRM_SHARE, DeletionNotConfirmed, ImportRejected, ImportResult, importer_kinds, run_import
 
 
 class Command(BaseCommand):
@@ -74,8 +74,9 @@ class Command(BaseCommand):
             self.stdout.write(_("Dry run: nothing was stored."))
             self._preview(result)
             if result.risky_groups:
-                self.stdout.write(_("Storing it would need --confirm-delete: more than 5 %% of some "
-                                    "branch-month's rows would be deleted."))
+                self.stdout.write(_("Storing it would need --confirm-delete: more than %(share)d %% of some "
+                                    "branch-month's rows would be deleted.") % {
+                    "share": int(DELETE_CONFIRM_SHARE * 100)})
             return
         for line in result.lines():
             self.stdout.write(line)
