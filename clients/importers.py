@@ -803,7 +803,8 @@ class MonthlyImporter(Importer):
                 f"({', '.join(f'k.{n}' for n in names)})) AS changed FROM ("
                 f"SELECT c.id AS client_id, c.branch_id, (left(s.month, 7) || '-01')::date AS month, {typed} "
                 f"FROM {STAGE_TABLE} s JOIN {quote(Client._meta.db_table)} c ON c.client_no = s.client_no) k "
-                f"LEFT JOIN {quote(MonthlyBusiness._meta.db_table)} m ON m.client_id = k.client_id AND m.month = k.month")
+                f"LEFT JOIN {quote(MonthlyBusiness._meta.db_table)} m "
+                f"ON m.client_id = k.client_id AND m.month = k.month")
 
     def _write_keyed(self, cursor) -> set[tuple[dt.date, int]]:
         """Counts, records and writes the keyed rows: updates the changed rows, inserts the new
@@ -837,7 +838,8 @@ class MonthlyImporter(Importer):
                 self.tally(codes[branch_id], f"{month:%Y-%m}", "stored", stored)
             self.record_rows(MonthlyBusiness, DELETED, pk_sql=(
                 f"SELECT m.id FROM {monthly} m JOIN {client_table} c ON c.id = m.client_id WHERE {in_file} "
-                f"AND NOT EXISTS (SELECT 1 FROM {KEYED_TABLE} k WHERE k.client_id = m.client_id AND k.month = m.month)"))
+                f"AND NOT EXISTS (SELECT 1 FROM {KEYED_TABLE} k "
+                f"WHERE k.client_id = m.client_id AND k.month = m.month)"))
             cursor.execute(f"SELECT c.branch_id, m.month, count(*) FROM {batch_rows} r "
                            f"JOIN {monthly} m ON m.id = r.object_pk JOIN {client_table} c ON c.id = m.client_id "
                            f"WHERE r.batch_id = %s AND r.model = %s AND r.action = %s GROUP BY 1, 2",

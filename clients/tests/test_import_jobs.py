@@ -177,7 +177,8 @@ def test_monthly_import_reports_the_recompute_after_storing(branch, rm, recomput
     ClientFactory(client_no="C001", branch=branch, rm=rm)
     calls = []
     text = f"{MONTHLY_HEADER}\n{full_row('C001', deposit_avg_balance='100.50')}\n"
-    run_import("monthly", io.BytesIO(text.encode()), filename="m.csv", progress=lambda stage, done, total: calls.append((stage, done, total)))
+    run_import("monthly", io.BytesIO(text.encode()), filename="m.csv",
+               progress=lambda stage, done, total: calls.append((stage, done, total)))
     assert calls == [("checking", 0, 1), ("storing", 1, 1), ("recomputing", 1, 1)]
     assert len(recompute_calls) == 1
 

@@ -97,14 +97,16 @@ def test_reimporting_a_month_upserts_and_leaves_other_rows_alone(write_path, cli
     MonthlyBusinessFactory(client=clients["C001"], month=FEBRUARY, deposit_avg_balance=Decimal("9"))
     result = run_import("monthly", short_file("C001,2026-01,100,0,,0,0", "C002,2026-01,200,0,,0,0"),
                         filename="m.csv")
-    january = dict(MonthlyBusiness.objects.filter(month=JANUARY).values_list("client__client_no", "deposit_avg_balance"))
+    january = dict(MonthlyBusiness.objects.filter(month=JANUARY)
+                   .values_list("client__client_no", "deposit_avg_balance"))
     assert january == {"C001": Decimal("100.00"), "C002": Decimal("200.00"), "C003": Decimal("7.00")}
     assert MonthlyBusiness.objects.get(month=FEBRUARY).deposit_avg_balance == Decimal("9.00")
     assert (result.created, result.updated, result.unchanged, result.deleted) == (2, 0, 0, 0)
 
     result = run_import("monthly", short_file("C001,2026-01,111,0,,0,0", "C002,2026-01,200,0,,0,0"),
                         filename="m.csv")
-    january = dict(MonthlyBusiness.objects.filter(month=JANUARY).values_list("client__client_no", "deposit_avg_balance"))
+    january = dict(MonthlyBusiness.objects.filter(month=JANUARY)
+                   .values_list("client__client_no", "deposit_avg_balance"))
     assert january == {"C001": Decimal("111.00"), "C002": Decimal("200.00"), "C003": Decimal("7.00")}
     assert (result.created, result.updated, result.unchanged, result.deleted) == (0, 1, 1, 0)
 
@@ -114,7 +116,8 @@ def test_replace_deletes_what_the_file_lacks_in_its_branch_months(write_path, cl
     MonthlyBusinessFactory(client=clients["C001"], month=FEBRUARY, deposit_avg_balance=Decimal("9"))
     result = run_import("monthly", short_file("C001,2026-01,100,0,,0,0"), filename="m.csv", replace=True,
                         confirm_delete=True)
-    january = dict(MonthlyBusiness.objects.filter(month=JANUARY).values_list("client__client_no", "deposit_avg_balance"))
+    january = dict(MonthlyBusiness.objects.filter(month=JANUARY)
+                   .values_list("client__client_no", "deposit_avg_balance"))
     assert january == {"C001": Decimal("100.00")}  # C003's January is gone, February is kept
     assert MonthlyBusiness.objects.get(month=FEBRUARY).deposit_avg_balance == Decimal("9.00")
     assert (result.created, result.deleted) == (1, 1)

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from rmportal.errors import ApplicationError
 from rmportal.import_batches import import_batch_undo
-from rmportal.importing import DELETE_CONFIRM_SHARE, DeletionNotConfirmed, ImportRejected, ImportResult, importer_kinds, run_import
+from rmportal.importing import (DELETE_CONFIRM_SHARE, DeletionNotConfirmed, ImportRejected, ImportResult,
+                                importer_kinds, run_import)
 
 
 class Command(BaseCommand):
