@@ -34,6 +34,7 @@ from clients.models import (
     ContributionParameter,
     Employee,
     FinancialStatement,
+    ImportBatch,
     ImportBatchRow,
     Interaction,
     LoanTerm,
@@ -41,6 +42,7 @@ from clients.models import (
     ParameterKey,
     Region,
     Role,
+    StatementEntry,
     StatementLine,
     User,
 )
@@ -1261,12 +1263,14 @@ class StatementImporter(Importer):
 
     Upserted by client, period and line: a line in the file is created or updated, the
     statement's other lines are left alone. Then the checks run on every statement of the
-    clients in the file, since they compare periods. RMs, branch managers and HR
+    clients in the file, since they compare periods. Recorded for undo; an undo runs the checks
+    of those clients again. RMs, branch managers and HR
     may upload, each for the clients they may change (an RM their own book); a client outside
     that scope reads as unknown."""
 
     kind = "statements"
     label = gettext_lazy("Financial statements")
+    undoable = True
     allowed_roles = FinancialStatement.scope.actions["change"]
     columns = (
         TextColumn("client_no", max_length=40),
@@ -1315,9 +1319,26 @@ class StatementImporter(Importer):
         items: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
         for _row, values in rows:
             items[(values["client_no"], values["period"].key)][values["line"]] = values["amount"]
+        client_ids = {clients[client_no].pk for client_no, _period in items}
+        keys = {(clients[client_no].pk, period) for client_no, period in items}
+        before = [s for s in FinancialStatement.objects.filter(
+            client_id__in=client_ids, period__in={period for _no, period in items}) if (s.client_id, s.period) in keys]
+        amounts_of = {(clients[no].pk, period): amounts for (no, period), amounts in items.items()}
+        statement_of = {s.pk: (s.client_id, s.period) for s in before}
+        all_entries_before = list(StatementEntry.objects.filter(statement_id__in=statement_of))
+        entries_before = [e for e in all_entries_before if e.line in amounts_of[statement_of[e.statement_id]]]
+        self.record_rows(FinancialStatement, UPDATED, [s.pk for s in before])
+        self.record_rows(StatementEntry, UPDATED, [
+            e.pk for e in entries_before if amounts_of[statement_of[e.statement_id]][e.line] != e.amount])
         stored = services.statements_replace(
             items=[services.StatementInput(clients[client_no], period, amounts)
                    for (client_no, period), amounts in items.items()], by=self.user, merge_lines=True)
+        after = [s for s in FinancialStatement.objects.filter(
+            client_id__in=client_ids, period__in={period for _no, period in items}) if (s.client_id, s.period) in keys]
+        self.record_rows(FinancialStatement, CREATED, [s.pk for s in after if s.pk not in statement_of])
+        kept_entries = {e.pk for e in all_entries_before}
+        self.record_rows(StatementEntry, CREATED, StatementEntry.objects.filter(
+            statement_id__in=[s.pk for s in after]).exclude(pk__in=kept_entries).values_list("pk", flat=True))
         codes = dict(Branch.objects.filter(pk__in={c.branch_id for c in clients.values()}).values_list("pk", "code"))
         branch_of = {c.pk: codes[c.branch_id] for c in clients.values()}
         for (client_id, period), counts in stored.line_counts.items():
@@ -1329,3 +1350,13 @@ class StatementImporter(Importer):
                                         stored.lines) % {"count": stored.lines},
                                _("Checks: %(raised)d flags raised, %(updated)d updated, %(cleared)d cleared; "
                                  "%(open)d open for these clients.") % checks.__dict__])
+
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        # The clients whose statements the import or its undo touched: their checks run again.
+        images = ImportBatchRow.objects.filter(
+            batch__in=[batch.pk, *ImportBatch.objects.filter(undo_of=batch).values_list("pk", flat=True)],
+            model=FinancialStatement._meta.label_lower, before__isnull=False).values_list("before", flat=True)
+        client_ids = {image["client_id"] for image in images}
+        if client_ids:
+            services.statement_checks_run(client_ids=client_ids)

@@ -172,7 +172,8 @@ def _history_write(batch: ImportBatch, undo: ImportBatch, model, user) -> None:
 
 def _delete_created(batch: ImportBatch, model) -> int:
     created = ImportBatchRow.objects.filter(batch=batch, model=model._meta.label_lower, action=Action.CREATED)
-    if connection.vendor == "postgresql":
+    # Rows others point at go through the ORM, which deletes what depends on them first.
+    if connection.vendor == "postgresql" and not model._meta.related_objects:
         quote = connection.ops.quote_name
         sql, params = created.values("object_pk").query.sql_with_params()
         with connection.cursor() as cursor:

@@ -233,3 +233,23 @@ def test_the_upload_page_lists_the_columns_and_the_chart(client_of, branch_manag
     page = client_of(branch_manager).get(UPLOAD).content.decode()
 
     assert "<code>client_no</code>" in page and "<code>total_assets</code>" in page
+
+
+def test_a_statement_import_can_be_undone_exactly(companies):
+    from rmportal.import_batches import import_batch_undo
+
+    run_import("statements", csv_file("C-MINE,2024,accounts_receivable,1500000", "C-MINE,2024,total_assets,9000000"),
+               filename="a.csv")
+
+    def state():
+        return (list(FinancialStatement.objects.order_by("pk").values()),
+                list(StatementEntry.objects.order_by("pk").values()),
+                sorted(StatementFlag.objects.filter(status="open").values_list("client_id", "rule", "subject")))
+
+    before = state()
+    result = run_import("statements", csv_file(*GOOD[1:], "C-COLL,2025,cash,5"), filename="b.csv")
+    assert (result.created, result.updated, result.unchanged) == (4, 0, 1)
+    assert state() != before
+    undo = import_batch_undo(batch_id=result.batch_id)
+    assert state() == before
+    assert undo.deleted == 6  # two statements and four lines created by b.csv are gone
