@@ -78,7 +78,7 @@ def import_batch_undo_problem(batch: ImportBatch) -> str | None:
         return _("A later import (batch %(batch)d) changed the same rows; undo that one first.") % {"batch": later}
     if batch.months:
         approved = Appraisal.objects.filter(period__in=_periods_of(batch.months), state__in=Appraisal.FROZEN)
-        if batch.branches:
+        if batch.branches and "*" not in batch.branches:  # "*": a bank-wide parameter, every branch
             approved = approved.filter(branch__code__in=batch.branches)
         appraisal = approved.select_related("branch").order_by("period", "pk").first()
         if appraisal is not None:
