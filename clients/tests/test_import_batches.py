@@ -296,3 +296,14 @@ def test_the_portable_recording_and_undo_restore_exactly(bank, branch, rm, monke
     import_batch_undo(batch_id=result.batch_id)
     monkeypatch.undo()
     assert monthly_rows() == before
+
+
+def test_undo_of_a_bank_wide_parameter_is_refused_once_any_branch_approved_the_month(bank, sister_branch):
+    result = run_import("parameters", csv_file(PARAMETER_HEADER, "*,2026-01,tax_rate,0.07"), filename="p.csv")
+    assert import_batch_undo_problem(ImportBatch.objects.get(pk=result.batch_id)) is None
+    employee = EmployeeFactory(employee_no="RM202", branch=sister_branch)
+    Appraisal.objects.create(employee=employee, scheme=scheme_import(data=EXAMPLE_SCHEME), branch=sister_branch,
+                             period="2026", period_kind="year", state=Appraisal.State.APPROVED,
+                             computed_at=timezone.now())
+    with pytest.raises(ApplicationError, match="2026 at branch B02"):
+        import_batch_undo(batch_id=result.batch_id)
