@@ -259,7 +259,7 @@ class Exit(models.Model):
 
     employee = models.OneToOneField("clients.Employee", on_delete=models.PROTECT, related_name="exit",
                                     verbose_name=_("employee"))
-    exit_on = models.DateField(_("exit date"), validators=[validate_past_date])
+    exit_on = models.DateField(_("exit date"), validators=[validate_plausible_date])
     voluntary = models.BooleanField(_("voluntary"), default=True)
     reason = models.CharField(_("reason"), max_length=25, choices=Reason.choices)
     destination = models.CharField(_("destination"), max_length=200, blank=True)

@@ -23,6 +23,7 @@ from rmportal.importing import (
     lookup,
     register_importer,
 )
+from rmportal.validators import validate_period
 
 PERIOD_KIND_NAMES = {"month": gettext_lazy("monthly"), "quarter": gettext_lazy("quarterly"), "year": gettext_lazy("annual")}
 
@@ -43,7 +44,7 @@ class TargetImporter(Importer):
     label = gettext_lazy("Targets")
     columns = (
         CodeColumn("employee_no", max_length=30),
-        TextColumn("period", max_length=7),
+        TextColumn("period", max_length=7, ascii_digits=True, validators=[validate_period]),
         CodeColumn("indicator", max_length=40),
         DecimalColumn("target", max_digits=20, decimal_places=6),
     )
@@ -138,7 +139,7 @@ class BudgetImporter(Importer):
     label = gettext_lazy("Bonus budgets")
     columns = (
         CodeColumn("branch_code", max_length=20),
-        TextColumn("period", max_length=7),
+        TextColumn("period", max_length=7, ascii_digits=True, validators=[validate_period]),
         DecimalColumn("amount", max_digits=18, decimal_places=2, minimum=Decimal("0")),
     )
 

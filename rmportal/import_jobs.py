@@ -23,9 +23,10 @@ from django.utils.translation import gettext_lazy
 
 from clients.models import ImportJob
 from rmportal.celery import TRANSIENT_ERRORS
-from rmportal.errors import ApplicationError
+from rmportal.errors import ApplicationError, UploadTooLarge
 from rmportal.importing import (CHECKING, MAX_ERRORS, RECOMPUTING, STORING, ImportRejected, ImportResult,
                                 importer_for, run_import)
+from rmportal.validators import upload_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,15 @@ def import_job_result_lines(job: ImportJob) -> list[str]:
 @transaction.atomic
 def import_job_create(*, kind: str, fileobj, filename: str, user) -> ImportJob:
     """Keeps the uploaded file ``fileobj`` in a new queued job and queues its import once the
-    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR)."""
+    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR); a file over
+    IMPORT_MAX_UPLOAD_BYTES raises UploadTooLarge."""
     importer_class = importer_for(kind)  # ApplicationError for an unknown kind
     if not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
-    job = ImportJob(kind=kind, filename=filename[:255], content=_read_all(fileobj), created_by=user,
+    content = _read_all(fileobj)
+    if len(content) > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(upload_too_large_message(len(content), settings.IMPORT_MAX_UPLOAD_BYTES))
+    job = ImportJob(kind=kind, filename=filename[:255], content=content, created_by=user,
                     language=translation.get_language() or settings.LANGUAGE_CODE)
     job.full_clean(exclude=["content"])  # an empty file is the import's to report
     job.save()

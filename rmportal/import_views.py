@@ -3,6 +3,7 @@ in the background; the job's page shows its progress, then the report."""
 import csv
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from rmportal.errors import ApplicationError
 from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_create, import_job_finished,
                                   import_job_result_lines, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
+from rmportal.validators import validate_upload_size
 from rmportal.views import RoleRequiredMixin
 
 IMPORT_ROLES = frozenset({scoping.HR})
@@ -35,6 +37,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", *XLSX_SUFFIXES)):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        validate_upload_size(upload, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
         return upload
 
 

@@ -12,6 +12,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,9 +25,11 @@ TEXT_JUSTIFICATION = 2000
 EARLIEST_DATE = dt.date(1990, 1, 1)
 MONTHS_AHEAD = 12
 """Months and periods may be planned this far beyond the current month, no further."""
+PLANNED_YEARS_AHEAD = 5
+"""Planned dates (a career goal, an interview, an announced exit) lie at most this far ahead."""
 
 _ASCII_DIGITS = frozenset("0123456789")
-_PERIOD = re.compile(r"(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?", re.ASCII)
+_PERIOD = re.compile(r"(\d{4})(?:-[Qq]([1-4])|-(0[1-9]|1[0-2]))?", re.ASCII)
 
 
 def text_validators(max_length: int) -> list:
@@ -71,8 +74,8 @@ def validate_past_date(value: dt.date | None) -> None:
 
 
 def validate_plausible_date(value: dt.date | None) -> None:
-    """A date that may be planned (a scheduled interview, a target date): from 1990-01-01 to a
-    year ahead."""
+    """A date that may be planned (a scheduled interview, a goal's target date, an announced exit):
+    from 1990-01-01 to ``PLANNED_YEARS_AHEAD`` years ahead."""
     if value is None:
         return
     if isinstance(value, dt.datetime):
@@ -80,9 +83,9 @@ def validate_plausible_date(value: dt.date | None) -> None:
     if value < EARLIEST_DATE:
         raise ValidationError(_("%(value)s is before %(earliest)s"), code="date_too_early",
                               params={"value": value.isoformat(), "earliest": EARLIEST_DATE.isoformat()})
-    if value > timezone.localdate() + dt.timedelta(days=366):
-        raise ValidationError(_("%(value)s is more than a year ahead"), code="date_too_late",
-                              params={"value": value.isoformat()})
+    if value > timezone.localdate() + dt.timedelta(days=366 * PLANNED_YEARS_AHEAD):
+        raise ValidationError(_("%(value)s is more than %(years)d years ahead"), code="date_too_late",
+                              params={"value": value.isoformat(), "years": PLANNED_YEARS_AHEAD})
 
 
 def validate_month(value: dt.date | None) -> None:
@@ -98,11 +101,12 @@ def validate_month(value: dt.date | None) -> None:
                               params={"value": value.strftime("%Y-%m")})
 
 
-def validate_period(value: str | None) -> None:
-    """A period ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM`` that starts from 1990 and at most a year after
-    the current month (``0000`` is a year no data has)."""
+def validate_period(value) -> None:
+    """A period ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM`` (or an object whose text is one) that starts
+    from 1990 and at most a year after the current month (``0000`` is a year no data has)."""
     if not value:
         return
+    value = str(value)
     validate_ascii_digits(value)
     match = _PERIOD.fullmatch(value)
     if match is None:
@@ -117,3 +121,16 @@ def validate_period(value: str | None) -> None:
         raise ValidationError(_("period %(value)s is more than a year ahead"), code="period_too_late",
                               params={"value": value})
 
+
+
+def upload_too_large_message(size: int, limit: int) -> str:
+    return _("The file is %(size)s; at most %(limit)s may be uploaded.") % {
+        "size": filesizeformat(size), "limit": filesizeformat(limit)}
+
+
+def validate_upload_size(upload, *, limit: int) -> None:
+    """An uploaded file (anything with ``size``) of at most ``limit`` bytes: the import limit
+    (IMPORT_MAX_UPLOAD_BYTES) for import files, UPLOAD_MAX_BYTES for other uploads."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(upload_too_large_message(size, limit), code="file_too_large")

@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='exit',
             name='exit_on',
-            field=models.DateField(validators=[rmportal.validators.validate_past_date], verbose_name='exit date'),
+            field=models.DateField(validators=[rmportal.validators.validate_plausible_date], verbose_name='exit date'),
         ),
         migrations.AlterField(
             model_name='exit',
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicalexit',
             name='exit_on',
-            field=models.DateField(validators=[rmportal.validators.validate_past_date], verbose_name='exit date'),
+            field=models.DateField(validators=[rmportal.validators.validate_plausible_date], verbose_name='exit date'),
         ),
         migrations.AlterField(
             model_name='historicalexit',

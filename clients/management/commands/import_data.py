@@ -1,11 +1,13 @@
 """``python manage.py import_data KIND FILE`` (DOMAIN 6): all rows of the file or none."""
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from rmportal.errors import ApplicationError
 from rmportal.importing import ImportRejected, importer_kinds, run_import
+from rmportal.validators import upload_too_large_message
 
 
 class Command(BaseCommand):
@@ -18,8 +20,12 @@ class Command(BaseCommand):
     def handle(self, *args, kind: str, file: Path, **options):
         try:
             handle = file.open("rb")
+            size = file.stat().st_size
         except OSError as exc:
             raise CommandError(_("Cannot open %(file)s: %(error)s") % {"file": file, "error": exc.strerror})
+        if size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            handle.close()
+            raise CommandError(upload_too_large_message(size, settings.IMPORT_MAX_UPLOAD_BYTES))
         with handle:
             try:
                 result = run_import(kind, handle, filename=file.name)
