@@ -202,7 +202,7 @@ class ImportViewSet(viewsets.ViewSet):
                            status_codes=["413"], value=TOO_LARGE_EXAMPLE),
         ],
     )
-    @action(detail=False, methods=["post"], url_path=r"(?P<kind>[a-z_]+)", url_name="start")
+    @action(detail=False, methods=["post"], url_path=r"(?P<kind>[^/.]+)", url_name="start")
     def start(self, request, kind: str):
         try:
             importer_class = importer_for(kind)
