@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from careers.models import CareerGoal, CareerInterview, CertificateType, Exit, Level, LevelChange
+from rmportal.forms import AsciiDigitsMixin, text_field
+from rmportal.validators import validate_past_date, validate_plausible_date
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -14,7 +16,7 @@ class LevelChoiceField(forms.ModelChoiceField):
         return f"{obj.sequence.name} · {obj.rank} {obj.name}"
 
 
-class JobSequenceForm(forms.Form):
+class JobSequenceForm(AsciiDigitsMixin, forms.Form):
     code = forms.CharField(label=_("Code"), max_length=30,
                            help_text=_("The code the levels import uses; it cannot change later."))
     name = forms.CharField(label=_("Name"), max_length=100)
@@ -30,7 +32,7 @@ class JobSequenceForm(forms.Form):
             self.fields["code"].disabled = True
 
 
-class LevelForm(forms.Form):
+class LevelForm(AsciiDigitsMixin, forms.Form):
     code = forms.CharField(label=_("Code"), max_length=30,
                            help_text=_("The code the levels import uses; it cannot change later."))
     name = forms.CharField(label=_("Name"), max_length=100)
@@ -64,35 +66,37 @@ class LevelForm(forms.Form):
             "required_certificates": list(level.required_certificates.all())}
 
 
-class CertificateTypeForm(forms.Form):
+class CertificateTypeForm(AsciiDigitsMixin, forms.Form):
     code = forms.CharField(label=_("Code"), max_length=30)
     name = forms.CharField(label=_("Name"), max_length=100)
 
 
-class CertificateForm(forms.Form):
+class CertificateForm(AsciiDigitsMixin, forms.Form):
     certificate_type = forms.ModelChoiceField(label=_("Certificate"), queryset=CertificateType.objects.all())
-    obtained_on = forms.DateField(label=_("Obtained on"), widget=DATE)
+    obtained_on = forms.DateField(label=_("Obtained on"), widget=DATE, validators=[validate_past_date])
     expires_on = forms.DateField(label=_("Expires on"), widget=DATE, required=False,
                                  help_text=_("Leave empty if it does not expire."))
     number = forms.CharField(label=_("Certificate number"), max_length=60, required=False)
 
 
-class TrainingForm(forms.Form):
+class TrainingForm(AsciiDigitsMixin, forms.Form):
     title = forms.CharField(label=_("Course"), max_length=200)
-    completed_on = forms.DateField(label=_("Completed on"), widget=DATE, initial=timezone.localdate)
+    completed_on = forms.DateField(label=_("Completed on"), widget=DATE, initial=timezone.localdate,
+                                   validators=[validate_past_date])
     hours = forms.DecimalField(label=_("Hours"), max_digits=6, decimal_places=1)
 
 
-class CommendationForm(forms.Form):
+class CommendationForm(AsciiDigitsMixin, forms.Form):
     title = forms.CharField(label=_("Commendation"), max_length=200)
-    awarded_on = forms.DateField(label=_("Awarded on"), widget=DATE, initial=timezone.localdate)
+    awarded_on = forms.DateField(label=_("Awarded on"), widget=DATE, initial=timezone.localdate,
+                                 validators=[validate_past_date])
     awarded_by = forms.CharField(label=_("Awarded by"), max_length=100, required=False)
 
 
-class CareerGoalForm(forms.Form):
+class CareerGoalForm(AsciiDigitsMixin, forms.Form):
     target_level = LevelChoiceField(label=_("Target level"), queryset=None)
-    target_date = forms.DateField(label=_("Target date"), widget=DATE)
-    actions = forms.CharField(label=_("Actions"), widget=TEXT, required=False,
+    target_date = forms.DateField(label=_("Target date"), widget=DATE, validators=[validate_plausible_date])
+    actions = text_field(CareerGoal, "actions", label=_("Actions"), widget=TEXT, required=False,
                               help_text=_("What the employee and the bank will do to get there."))
 
     def __init__(self, *args, levels, **kwargs):
@@ -100,11 +104,11 @@ class CareerGoalForm(forms.Form):
         self.fields["target_level"].queryset = levels
 
 
-class GoalStatusForm(forms.Form):
+class GoalStatusForm(AsciiDigitsMixin, forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=CareerGoal.Status.choices)
 
 
-class LevelChangeForm(forms.Form):
+class LevelChangeForm(AsciiDigitsMixin, forms.Form):
     KINDS = [(k, label) for k, label in LevelChange.Kind.choices if k != LevelChange.Kind.EXIT]
 
     kind = forms.ChoiceField(label=_("Change"), choices=KINDS)
@@ -113,6 +117,7 @@ class LevelChangeForm(forms.Form):
     to_branch = forms.ModelChoiceField(label=_("New branch (transfer)"), queryset=None, required=False,
                                        to_field_name="code")
     effective_on = forms.DateField(label=_("Effective on"), widget=DATE, initial=timezone.localdate,
+                                   validators=[validate_past_date],
                                    help_text=_("The new level's bonus coefficient applies from this day."))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
@@ -122,27 +127,30 @@ class LevelChangeForm(forms.Form):
         self.fields["to_branch"].queryset = branches
 
 
-class InterviewScheduleForm(forms.Form):
-    scheduled_on = forms.DateField(label=_("Interview date"), widget=DATE)
+class InterviewScheduleForm(AsciiDigitsMixin, forms.Form):
+    scheduled_on = forms.DateField(label=_("Interview date"), widget=DATE, validators=[validate_plausible_date])
 
 
-class InterviewRecordForm(forms.Form):
-    held_on = forms.DateField(label=_("Held on"), widget=DATE, initial=timezone.localdate)
+class InterviewRecordForm(AsciiDigitsMixin, forms.Form):
+    held_on = forms.DateField(label=_("Held on"), widget=DATE, initial=timezone.localdate,
+                              validators=[validate_past_date])
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—")] + CareerInterview.Outcome.choices)
-    notes = forms.CharField(label=_("Notes"), widget=TEXT, required=False)
-    revised_goals = forms.CharField(label=_("Revised goals"), widget=TEXT, required=False)
+    notes = text_field(CareerInterview, "notes", label=_("Notes"), widget=TEXT, required=False)
+    revised_goals = text_field(CareerInterview, "revised_goals", label=_("Revised goals"), widget=TEXT,
+                               required=False)
 
 
-class ExitDetailsForm(forms.Form):
+class ExitDetailsForm(AsciiDigitsMixin, forms.Form):
     voluntary = forms.BooleanField(label=_("Left voluntarily"), required=False, initial=True)
     reason = forms.ChoiceField(label=_("Main reason"), choices=[("", "—")] + Exit.Reason.choices)
     destination = forms.CharField(label=_("Destination"), max_length=200, required=False,
                                   help_text=_("Where the employee goes, e.g. another bank."))
-    interview_notes = forms.CharField(label=_("Exit-interview notes"), widget=TEXT, required=False)
+    interview_notes = text_field(Exit, "interview_notes", label=_("Exit-interview notes"), widget=TEXT,
+                                 required=False)
 
 
 class ExitOpenForm(ExitDetailsForm):
-    exit_on = forms.DateField(label=_("Exit date"), widget=DATE,
+    exit_on = forms.DateField(label=_("Exit date"), widget=DATE, validators=[validate_plausible_date],
                               help_text=_("The last working day; the exit is completed from that day on."))
 
     field_order = ["exit_on", "voluntary", "reason", "destination", "interview_notes"]

@@ -3,7 +3,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from careers.forms import DATE, TEXT
+from careers.models import RiskAlert
 from careers.risk import FACTOR_LABELS, FACTORS
+from rmportal.forms import AsciiDigitsMixin, text_field
 
 
 def _points(label, help_text=""):
@@ -11,7 +13,7 @@ def _points(label, help_text=""):
                               help_text=help_text)
 
 
-class RiskSettingsForm(forms.Form):
+class RiskSettingsForm(AsciiDigitsMixin, forms.Form):
     """HR's weights (adding up to 100) and thresholds of the score (DOMAIN 5)."""
 
     medium_from = _points(_("Medium band from"), _("A score at or above this is medium."))
@@ -31,9 +33,9 @@ class RiskSettingsForm(forms.Form):
         return {name: getattr(settings, name) for name in names}
 
 
-class AlertSnoozeForm(forms.Form):
+class AlertSnoozeForm(AsciiDigitsMixin, forms.Form):
     until = forms.DateField(label=_("Snooze until"), widget=DATE)
 
 
-class AlertResolveForm(forms.Form):
-    note = forms.CharField(label=_("What was done"), widget=TEXT, max_length=4000)
+class AlertResolveForm(AsciiDigitsMixin, forms.Form):
+    note = text_field(RiskAlert, "action_note", label=_("What was done"), widget=TEXT, required=True)

@@ -8,6 +8,8 @@ from simple_history.models import HistoricalRecords
 
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
+from rmportal.validators import (TEXT_NOTE, text_validators, validate_month, validate_past_date,
+                                 validate_plausible_date)
 
 
 
@@ -99,7 +101,7 @@ class LevelChange(models.Model):
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="level_changes",
                                  verbose_name=_("employee"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    effective_on = models.DateField(_("effective on"))
+    effective_on = models.DateField(_("effective on"), validators=[validate_past_date])
     from_level = models.ForeignKey(Level, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("from level"))
     to_level = models.ForeignKey(Level, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -129,7 +131,7 @@ class Certificate(models.Model):
                                  verbose_name=_("employee"))
     certificate_type = models.ForeignKey(CertificateType, on_delete=models.PROTECT, related_name="holders",
                                          verbose_name=_("certificate"))
-    obtained_on = models.DateField(_("obtained on"))
+    obtained_on = models.DateField(_("obtained on"), validators=[validate_past_date])
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     number = models.CharField(_("certificate number"), max_length=60, blank=True)
 
@@ -148,7 +150,7 @@ class Training(models.Model):
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="trainings",
                                  verbose_name=_("employee"))
     title = models.CharField(_("course"), max_length=200)
-    completed_on = models.DateField(_("completed on"))
+    completed_on = models.DateField(_("completed on"), validators=[validate_past_date])
     hours = models.DecimalField(_("hours"), max_digits=6, decimal_places=1)
 
     objects = RestrictedQuerySet.as_manager()
@@ -167,7 +169,7 @@ class Commendation(models.Model):
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="commendations",
                                  verbose_name=_("employee"))
     title = models.CharField(_("commendation"), max_length=200)
-    awarded_on = models.DateField(_("awarded on"))
+    awarded_on = models.DateField(_("awarded on"), validators=[validate_past_date])
     awarded_by = models.CharField(_("awarded by"), max_length=100, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -189,8 +191,9 @@ class CareerGoal(models.Model):
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="career_goals",
                                  verbose_name=_("employee"))
     target_level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+", verbose_name=_("target level"))
-    target_date = models.DateField(_("target date"))
-    actions = models.TextField(_("actions"), blank=True)
+    target_date = models.DateField(_("target date"), validators=[validate_plausible_date])
+    actions = models.TextField(_("actions"), blank=True, max_length=TEXT_NOTE,
+                               validators=text_validators(TEXT_NOTE))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     created_on = models.DateField(_("set on"))
     history = HistoricalRecords()
@@ -215,13 +218,15 @@ class CareerInterview(models.Model):
 
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="interviews",
                                  verbose_name=_("employee"))
-    scheduled_on = models.DateField(_("scheduled on"))
-    held_on = models.DateField(_("held on"), null=True, blank=True)
+    scheduled_on = models.DateField(_("scheduled on"), validators=[validate_plausible_date])
+    held_on = models.DateField(_("held on"), null=True, blank=True, validators=[validate_past_date])
     interviewer = models.ForeignKey("clients.Employee", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="interviews_held", verbose_name=_("interviewer"))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=TEXT_NOTE,
+                             validators=text_validators(TEXT_NOTE))
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
-    revised_goals = models.TextField(_("revised goals"), blank=True)
+    revised_goals = models.TextField(_("revised goals"), blank=True, max_length=TEXT_NOTE,
+                                     validators=text_validators(TEXT_NOTE))
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="employee__branch", own=_own, actions={"change": HR_ONLY})
@@ -254,11 +259,12 @@ class Exit(models.Model):
 
     employee = models.OneToOneField("clients.Employee", on_delete=models.PROTECT, related_name="exit",
                                     verbose_name=_("employee"))
-    exit_on = models.DateField(_("exit date"))
+    exit_on = models.DateField(_("exit date"), validators=[validate_plausible_date])
     voluntary = models.BooleanField(_("voluntary"), default=True)
     reason = models.CharField(_("reason"), max_length=25, choices=Reason.choices)
     destination = models.CharField(_("destination"), max_length=200, blank=True)
-    interview_notes = models.TextField(_("exit-interview notes"), blank=True)
+    interview_notes = models.TextField(_("exit-interview notes"), blank=True, max_length=TEXT_NOTE,
+                                       validators=text_validators(TEXT_NOTE))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     history = HistoricalRecords()
@@ -283,7 +289,7 @@ class ExitHandover(models.Model):
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="exit_handovers",
                                verbose_name=_("client"))
     to_rm = models.ForeignKey("clients.Employee", on_delete=models.PROTECT, related_name="+", verbose_name=_("to RM"))
-    handed_over_on = models.DateField(_("handed over on"))
+    handed_over_on = models.DateField(_("handed over on"), validators=[validate_past_date])
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="exit__employee__branch")
@@ -341,7 +347,7 @@ class RiskScore(models.Model):
 
     employee = models.ForeignKey("clients.Employee", on_delete=models.CASCADE, related_name="risk_scores",
                                  verbose_name=_("RM"))
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
     band = models.CharField(_("band"), max_length=6, choices=RiskBand.choices)
     factors = models.JSONField(_("factors"), default=dict)
@@ -383,7 +389,8 @@ class RiskAlert(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    action_note = models.TextField(_("action taken"), blank=True)
+    action_note = models.TextField(_("action taken"), blank=True, max_length=TEXT_NOTE,
+                                   validators=text_validators(TEXT_NOTE))
     handled_by = models.ForeignKey("clients.User", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("handled by"))
     # Set once the alert's e-mail is out, so that a job dying between opening the alert and

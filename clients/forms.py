@@ -1,10 +1,13 @@
 """Forms of the client pages. They check input types only; the rules live in clients.services."""
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Assignment, Interaction, StatementFlag, StatementLine
+from clients.models import Assignment, Complaint, Interaction, StatementFlag, StatementLine
 from clients.statements import GROUPS, SECTIONS
+from rmportal.forms import AsciiDigitsMixin, text_field
+from rmportal.validators import validate_past_date, validate_period, validate_upload_size
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -14,8 +17,9 @@ def _now_minute():
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-class _HandoverTermsForm(forms.Form):
-    on = forms.DateField(label=_("Effective date"), widget=DATE, initial=timezone.localdate)
+class _HandoverTermsForm(AsciiDigitsMixin, forms.Form):
+    on = forms.DateField(label=_("Effective date"), widget=DATE, initial=timezone.localdate,
+                         validators=[validate_past_date])
     reason = forms.ChoiceField(label=_("Reason"), choices=Assignment.Reason.choices)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
@@ -84,44 +88,50 @@ class HandoverConfirmForm(_HandoverTermsForm):
         return chosen
 
 
-class EmployeeLeftForm(forms.Form):
-    on = forms.DateField(label=_("Exit date"), widget=DATE, initial=timezone.localdate)
+class EmployeeLeftForm(AsciiDigitsMixin, forms.Form):
+    on = forms.DateField(label=_("Exit date"), widget=DATE, initial=timezone.localdate,
+                         validators=[validate_past_date])
 
 
-class ClientLostForm(forms.Form):
-    on = forms.DateField(label=_("Lost on"), widget=DATE, initial=timezone.localdate)
+class ClientLostForm(AsciiDigitsMixin, forms.Form):
+    on = forms.DateField(label=_("Lost on"), widget=DATE, initial=timezone.localdate,
+                         validators=[validate_past_date])
     reason = forms.CharField(label=_("Reason for loss"), max_length=200)
 
 
-class InteractionForm(forms.Form):
+class InteractionForm(AsciiDigitsMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
-    on = forms.DateField(label=_("Date"), widget=DATE, initial=timezone.localdate)
+    on = forms.DateField(label=_("Date"), widget=DATE, initial=timezone.localdate,
+                         validators=[validate_past_date])
     score = forms.TypedChoiceField(
         label=_("Satisfaction score (call-backs)"), coerce=int, empty_value=None, required=False,
         choices=[("", "—")] + [(n, str(n)) for n in range(1, 6)],
         help_text=_("1 = very dissatisfied, 5 = very satisfied. Only for call-backs."))
     channel = forms.CharField(label=_("Channel"), max_length=30, required=False)
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = text_field(Interaction, "comment", label=_("Comment"), required=False,
+                         widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ComplaintOpenForm(forms.Form):
+class ComplaintOpenForm(AsciiDigitsMixin, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    description = forms.CharField(label=_("Description"), required=False,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
+    description = text_field(Complaint, "description", label=_("Description"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}))
     opened_at = forms.DateTimeField(label=_("Received at"), widget=DATETIME, initial=_now_minute)
 
 
-class ComplaintResolveForm(forms.Form):
+class ComplaintResolveForm(AsciiDigitsMixin, forms.Form):
     resolved_at = forms.DateTimeField(label=_("Resolved at"), widget=DATETIME, initial=_now_minute)
-    resolution = forms.CharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3}))
+    resolution = text_field(Complaint, "resolution", label=_("Resolution"), required=True,
+                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class StatementForm(forms.Form):
+class StatementForm(AsciiDigitsMixin, forms.Form):
     """One period's statement: the period and an optional amount per line of the chart, grouped
     as the statements are (DOMAIN 2.3). A line left blank is not reported."""
 
     period = forms.CharField(label=_("Period"), max_length=7,
-                             help_text=_("YYYY for a year, YYYY-Qn for a quarter (e.g. 2025 or 2025-Q3)."))
+                             help_text=_("YYYY for a year, YYYY-Qn for a quarter (e.g. 2025 or 2025-Q3)."),
+                             validators=[validate_period])
 
     def __init__(self, *args, period_fixed: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,17 +152,18 @@ class StatementForm(forms.Form):
                 if self.cleaned_data.get(line) is not None}
 
 
-class StatementFlagExplainForm(forms.Form):
+class StatementFlagExplainForm(AsciiDigitsMixin, forms.Form):
     status = forms.ChoiceField(label=_("Decision"), choices=[
         (StatementFlag.Status.EXPLAINED, _("Explained: the client's reason and evidence hold")),
         (StatementFlag.Status.ACCEPTED, _("Accepted: the figures stand as reported")),
         (StatementFlag.Status.ESCALATED, _("Escalated: refer to credit risk for review")),
     ])
-    explanation = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}),
+    explanation = text_field(StatementFlag, "explanation", label=_("Explanation"), required=True,
+                             widget=forms.Textarea(attrs={"rows": 3}),
                                   help_text=_("What the client said or showed, and what you checked."))
 
 
-class StatementUploadForm(forms.Form):
+class StatementUploadForm(AsciiDigitsMixin, forms.Form):
     file = forms.FileField(label=_("File"), help_text=_(
         "CSV (UTF-8) or XLSX with the columns client_no, period, line, amount; one row per line item."))
 
@@ -160,4 +171,5 @@ class StatementUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx", ".xlsm")):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        validate_upload_size(upload, limit=settings.UPLOAD_MAX_BYTES)
         return upload

@@ -75,6 +75,7 @@ from rmportal.importing import (
     lookup,
     register_importer,
 )
+from rmportal.validators import validate_past_date, validate_period
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,7 @@ class EmployeeImporter(Importer):
         ChoiceColumn("role", choices=Role.values),
         CodeColumn("sequence", max_length=30, blank=True),
         CodeColumn("level", max_length=30, blank=True),
-        DateColumn("hired_on"),
+        DateColumn("hired_on", validators=[validate_past_date]),
         EmailColumn("email", blank=True),
     )
 
@@ -369,18 +370,18 @@ class ClientImporter(Importer):
     kind = "clients"
     label = gettext_lazy("Clients and their RMs")
     columns = (
-        TextColumn("client_no", max_length=40),
+        TextColumn("client_no", max_length=40, ascii_digits=True),
         TextColumn("name", max_length=200),
         ChoiceColumn("client_type", choices=Client.Type.values),
         ChoiceColumn("segment", choices=Client.Segment.values),
         CodeColumn("branch_code", max_length=20),
         CodeColumn("rm_employee_no", max_length=30),
-        DateColumn("opened_on"),
-        DateColumn("assigned_on", required=False, blank=True,
+        DateColumn("opened_on", validators=[validate_past_date]),
+        DateColumn("assigned_on", required=False, blank=True, validators=[validate_past_date],
                    help_text=gettext_lazy("date, YYYY-MM-DD; when the client moves to rm_employee_no (default today)")),
         ChoiceColumn("status", choices=Client.Status.values, required=False, blank=True,
                      default=Client.Status.ACTIVE),
-        DateColumn("lost_on", required=False, blank=True,
+        DateColumn("lost_on", required=False, blank=True, validators=[validate_past_date],
                    help_text=gettext_lazy("date, YYYY-MM-DD; required when status is lost")),
     )
 
@@ -581,11 +582,14 @@ MONTHLY_IMPORT_LOCK = 0x4D4F4E54  # advisory lock key ("MONT")
 
 class ClientNumberColumn(TextColumn):
     """A client number. Its row pattern also leaves out commas, quotes and line breaks, so that a
-    matching row can be handed to COPY as CSV without quoting."""
+    matching row can be handed to COPY as CSV without quoting, and any non-ASCII character, so
+    that a full-width digit goes to clean() and is refused there."""
+
+    ascii_digits = True
 
     @property
     def pattern(self) -> str:
-        return f'[^{NOT_SPACE},"]{{1,{self.max_length}}}+'
+        return f'[^{NOT_SPACE},"\\u0080-\\U0010ffff]{{1,{self.max_length}}}+'
 
 
 def _stage_type(name: str) -> str:
@@ -1131,11 +1135,11 @@ class CallbackImporter(Importer):
     supports_replace = True
     undoable = True
     columns = (
-        TextColumn("client_no", max_length=40),
-        DateColumn("date"),
+        TextColumn("client_no", max_length=40, ascii_digits=True),
+        DateColumn("date", validators=[validate_past_date]),
         IntegerColumn("score", minimum=1, maximum=5),
         TextColumn("channel", max_length=30, blank=True),
-        TextColumn("comment", blank=True),
+        TextColumn("comment", blank=True, max_length=Interaction._meta.get_field("comment").max_length),
     )
 
     def run(self, table: Table, report: ErrorReport) -> ImportResult:
@@ -1273,8 +1277,8 @@ class StatementImporter(Importer):
     undoable = True
     allowed_roles = FinancialStatement.scope.actions["change"]
     columns = (
-        TextColumn("client_no", max_length=40),
-        StatementPeriodColumn("period"),
+        TextColumn("client_no", max_length=40, ascii_digits=True),
+        StatementPeriodColumn("period", validators=[validate_period]),
         StatementLineColumn("line"),
         DecimalColumn("amount", max_digits=20, decimal_places=2, help_text=gettext_lazy(
             "amount in yuan, at most 2 decimals; negative only on the lines the chart allows")),

@@ -9,6 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
+from rmportal.validators import (TEXT_JUSTIFICATION, TEXT_NOTE, text_validators, validate_month,
+                                 validate_past_date, validate_period)
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "default": Decimal("0.00")}
 
@@ -77,11 +79,11 @@ class Employee(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.RM)
     level = models.ForeignKey("careers.Level", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="employees", verbose_name=_("level"))
-    hired_on = models.DateField(_("hired on"), null=True, blank=True)
+    hired_on = models.DateField(_("hired on"), null=True, blank=True, validators=[validate_past_date])
     email = models.EmailField(_("e-mail"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.ACTIVE)
-    left_on = models.DateField(_("left on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True, validators=[validate_past_date])
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(
@@ -143,8 +145,8 @@ class Client(models.Model):
                                verbose_name=_("branch"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.ACTIVE)
-    opened_on = models.DateField(_("opened on"), null=True, blank=True)
-    lost_on = models.DateField(_("lost on"), null=True, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True, validators=[validate_past_date])
+    lost_on = models.DateField(_("lost on"), null=True, blank=True, validators=[validate_past_date])
     lost_reason = models.CharField(_("reason for loss"), max_length=200, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -189,7 +191,7 @@ class Assignment(models.Model):
                                verbose_name=_("client"))
     rm = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="assignments",
                            verbose_name=_("RM"))
-    started_on = models.DateField(_("from"))
+    started_on = models.DateField(_("from"), validators=[validate_past_date])
     ended_on = models.DateField(_("until"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices,
                               default=Reason.ONBOARDING)
@@ -232,10 +234,11 @@ class Interaction(models.Model):
     employee = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="interactions", verbose_name=_("employee"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    occurred_on = models.DateField(_("date"))
+    occurred_on = models.DateField(_("date"), validators=[validate_past_date])
     score = models.PositiveSmallIntegerField(_("satisfaction score"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=30, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=TEXT_NOTE,
+                               validators=text_validators(TEXT_NOTE))
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="client__branch", own=_book_of_client)
@@ -263,11 +266,13 @@ class Complaint(models.Model):
     rm = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL,
                            related_name="complaints", verbose_name=_("RM"))
     subject = models.CharField(_("subject"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=TEXT_NOTE,
+                                   validators=text_validators(TEXT_NOTE))
     opened_at = models.DateTimeField(_("opened at"))
     due_at = models.DateTimeField(_("respond by"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    resolution = models.TextField(_("resolution"), blank=True)
+    resolution = models.TextField(_("resolution"), blank=True, max_length=TEXT_NOTE,
+                                  validators=text_validators(TEXT_NOTE))
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="client__branch", own=_book_of_client)
@@ -306,7 +311,7 @@ class MonthlyBusiness(models.Model):
     # every index costs the monthly import time.
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="monthly",
                                verbose_name=_("client"), db_index=False)
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     deposit_avg_balance = models.DecimalField(_("deposit daily average"), **MONEY)
     deposit_interest_expense = models.DecimalField(_("deposit interest expense"), **MONEY)
     deposit_accounts = models.PositiveIntegerField(_("deposit accounts"), default=0)
@@ -379,7 +384,7 @@ class ContributionParameter(models.Model):
 
     branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.CASCADE,
                                related_name="parameters", verbose_name=_("branch"))
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     key = models.CharField(_("parameter"), max_length=20, choices=ParameterKey.choices)
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=8)
     history = HistoricalRecords()
@@ -406,7 +411,7 @@ class BranchMonthCost(models.Model):
     """The unit costs of a branch-month: planned cost ÷ accounts, cards or WM transactions."""
 
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="unit_costs")
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     loan_accounts = models.BigIntegerField(default=0)
     deposit_accounts = models.BigIntegerField(default=0)
     wm_tx_count = models.BigIntegerField(default=0)
@@ -436,7 +441,7 @@ class ClientContribution(models.Model):
     # through the ORM.
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contributions",
                                db_index=False, db_constraint=False)
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="contributions",
                                db_index=False, db_constraint=False)
     volume = models.DecimalField(**MONEY)
@@ -475,7 +480,7 @@ class BookMonth(models.Model):
                            db_index=False, db_constraint=False)
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="book_months",
                                db_index=False, db_constraint=False)
-    month = models.DateField(_("month"))
+    month = models.DateField(_("month"), validators=[validate_month])
     clients = models.IntegerField(_("clients"), default=0)
     private_affluent = models.IntegerField(_("private and affluent clients"), default=0)
     deposit = models.DecimalField(_("deposit average balance"), **MONEY)
@@ -567,7 +572,7 @@ class FinancialStatement(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="statements",
                                verbose_name=_("client"))
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     period_end = models.DateField(_("period end"))
     uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
@@ -630,7 +635,8 @@ class StatementFlag(models.Model):
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     figures = models.JSONField(_("figures"), default=dict)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    explanation = models.TextField(_("explanation"), blank=True)
+    explanation = models.TextField(_("explanation"), blank=True, max_length=TEXT_JUSTIFICATION,
+                                   validators=text_validators(TEXT_JUSTIFICATION))
     explained_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", verbose_name=_("explained by"))
     explained_at = models.DateTimeField(_("explained at"), null=True, blank=True)

@@ -5,6 +5,7 @@ history. Scheme files from head office can be loaded here as in ``import_scheme`
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,6 +18,7 @@ from performance.models import (Appraisal, AppraisalLine, BonusStatement, Budget
                                 PoolEntry, Scheme, Signal, Target)
 from performance.schemes import scheme_import
 from rmportal.errors import ApplicationError
+from rmportal.validators import validate_upload_size
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,6 +48,11 @@ class IndicatorInline(admin.TabularInline):
 
 class SchemeFileForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Scheme file (JSON)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        validate_upload_size(upload, limit=settings.UPLOAD_MAX_BYTES)
+        return upload
 
 
 @admin.register(Scheme)

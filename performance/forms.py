@@ -3,13 +3,16 @@ comments, deadlines, pool balance) live in performance.workflow and performance.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from performance.models import PoolEntry
+from performance.models import Appraisal, PoolEntry
+from rmportal.forms import AsciiDigitsMixin, text_field
+from rmportal.validators import validate_period
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 
 
-class AppraisalRunForm(forms.Form):
-    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("YYYY-MM, YYYY-Qn or YYYY"))
+class AppraisalRunForm(AsciiDigitsMixin, forms.Form):
+    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("YYYY-MM, YYYY-Qn or YYYY"),
+                             validators=[validate_period])
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, to_field_name="code", required=False,
                                     empty_label=_("All branches"))
 
@@ -18,7 +21,7 @@ class AppraisalRunForm(forms.Form):
         self.fields["branch"].queryset = branches
 
 
-class ManualScoreForm(forms.Form):
+class ManualScoreForm(AsciiDigitsMixin, forms.Form):
     """One score field per manual indicator of the appraisal, filled with what is stored."""
 
     reason = forms.CharField(label=_("Why (kept in the history)"), max_length=200, required=False)
@@ -50,54 +53,56 @@ class ManualScoreForm(forms.Form):
         return found
 
 
-class CommentForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, widget=TEXT)
+class CommentForm(AsciiDigitsMixin, forms.Form):
+    comment = text_field(Appraisal, "comment", label=_("Comment"), required=False, widget=TEXT)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(AsciiDigitsMixin, forms.Form):
     """Pass on or send back; the two submit buttons carry the decision."""
 
     PASS, RETURN = "pass", "return"
 
     decision = forms.ChoiceField(choices=[(PASS, _("Pass on")), (RETURN, _("Send back"))])
-    comment = forms.CharField(label=_("Comment"), required=False, widget=TEXT,
+    comment = text_field(Appraisal, "comment", label=_("Comment"), required=False, widget=TEXT,
                               help_text=_("Required when you send the appraisal back."))
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), required=False, widget=TEXT)
+class ReasonForm(AsciiDigitsMixin, forms.Form):
+    reason = text_field(Appraisal, "comment", label=_("Reason"), required=False, widget=TEXT)
 
 
-class AppealForm(forms.Form):
-    comment = forms.CharField(label=_("What is wrong"), required=False, widget=TEXT)
+class AppealForm(AsciiDigitsMixin, forms.Form):
+    comment = text_field(Appraisal, "comment", label=_("What is wrong"), required=False, widget=TEXT)
 
 
-class PeriodApproveForm(forms.Form):
+class PeriodApproveForm(AsciiDigitsMixin, forms.Form):
     branch = forms.CharField(max_length=20)
     period = forms.CharField(max_length=7)
 
 
-class PoolAllocationForm(forms.Form):
+class PoolAllocationForm(AsciiDigitsMixin, forms.Form):
     employee = forms.ModelChoiceField(label=_("RM"), queryset=None, to_field_name="employee_no")
     amount = forms.DecimalField(label=_("Amount (元)"), widget=forms.NumberInput(attrs={"step": "0.01"}))
     reason = forms.ChoiceField(label=_("Reason"), choices=PoolEntry.Reason.choices, widget=forms.RadioSelect,
                                help_text=_("Special circumstances: results dipped for environment, cycle or "
                                            "other special factors. Diligence: worked hard and capably, but "
                                            "the results are still poor."))
-    justification = forms.CharField(label=_("Justification"), widget=TEXT)
-    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("YYYY-MM, YYYY-Qn or YYYY"))
+    justification = text_field(PoolEntry, "justification", label=_("Justification"), required=True, widget=TEXT)
+    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("YYYY-MM, YYYY-Qn or YYYY"),
+                             validators=[validate_period])
 
     def __init__(self, *args, rms, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["employee"].queryset = rms
 
 
-class PoolReversalForm(forms.Form):
+class PoolReversalForm(AsciiDigitsMixin, forms.Form):
     entry = forms.IntegerField(widget=forms.HiddenInput)
-    justification = forms.CharField(label=_("Why is it reversed"), required=False, widget=TEXT)
+    justification = text_field(PoolEntry, "justification", label=_("Why is it reversed"), required=False,
+                               widget=TEXT)
 
 
-class SchemeCopyForm(forms.Form):
+class SchemeCopyForm(AsciiDigitsMixin, forms.Form):
     template = forms.ModelChoiceField(label=_("Head-office template"), queryset=None, to_field_name="code")
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, to_field_name="code")
     code = forms.CharField(label=_("Code of the branch's scheme"), max_length=40)

@@ -24,6 +24,7 @@ from rmportal.importing import (
     lookup,
     register_importer,
 )
+from rmportal.validators import validate_period
 
 PERIOD_KIND_NAMES = {"month": gettext_lazy("monthly"), "quarter": gettext_lazy("quarterly"), "year": gettext_lazy("annual")}
 
@@ -48,7 +49,7 @@ class TargetImporter(Importer):
     undoable = True
     columns = (
         CodeColumn("employee_no", max_length=30),
-        TextColumn("period", max_length=7),
+        TextColumn("period", max_length=7, ascii_digits=True, validators=[validate_period]),
         CodeColumn("indicator", max_length=40),
         DecimalColumn("target", max_digits=20, decimal_places=6),
     )
@@ -160,7 +161,7 @@ class BudgetImporter(Importer):
     undoable = True
     columns = (
         CodeColumn("branch_code", max_length=20),
-        TextColumn("period", max_length=7),
+        TextColumn("period", max_length=7, ascii_digits=True, validators=[validate_period]),
         DecimalColumn("amount", max_digits=18, decimal_places=2, minimum=Decimal("0")),
     )
 

@@ -11,6 +11,7 @@ from clients.contribution import ContributionMethod
 from clients.models import Branch, Employee
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
+from rmportal.validators import TEXT_JUSTIFICATION, TEXT_NOTE, text_validators, validate_period
 from performance.scoring import Grade, Method
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -125,7 +126,7 @@ class Target(models.Model):
                                  verbose_name=_("employee"))
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets",
                                   verbose_name=_("indicator"))
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     value = models.DecimalField(_("target"), max_digits=20, decimal_places=6)
     history = HistoricalRecords()
 
@@ -145,7 +146,7 @@ class Budget(models.Model):
 
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="budgets",
                                verbose_name=_("branch"))
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     amount = models.DecimalField(_("amount"), **MONEY)
     history = HistoricalRecords()
 
@@ -180,7 +181,7 @@ class Appraisal(models.Model):
                                verbose_name=_("scheme"))
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="appraisals",
                                verbose_name=_("branch"))
-    period = models.CharField(_("period"), max_length=7, db_index=True)
+    period = models.CharField(_("period"), max_length=7, db_index=True, validators=[validate_period])
     period_kind = models.CharField(_("period kind"), max_length=7)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.COMPUTED)
     total = models.DecimalField(_("total score"), max_digits=5, decimal_places=2, default=Decimal("0"))
@@ -189,7 +190,8 @@ class Appraisal(models.Model):
     computed_at = models.DateTimeField(_("computed at"))
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     appealed = models.BooleanField(_("appealed"), default=False)
-    comment = models.TextField(_("last comment"), blank=True)
+    comment = models.TextField(_("last comment"), blank=True, max_length=TEXT_NOTE,
+                               validators=text_validators(TEXT_NOTE))
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()
@@ -257,7 +259,7 @@ class Signal(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="appraisal_signals",
                                  verbose_name=_("employee"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     detail = models.CharField(_("detail"), max_length=300)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -277,7 +279,7 @@ class BonusStatement(models.Model):
                                  verbose_name=_("RM"))
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="bonus_statements",
                                verbose_name=_("branch"))
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     appraisal = models.OneToOneField(Appraisal, on_delete=models.PROTECT, related_name="bonus",
                                      verbose_name=_("appraisal"))
     level_coefficient = models.DecimalField(_("level coefficient"), max_digits=6, decimal_places=3)
@@ -336,11 +338,12 @@ class PoolEntry(models.Model):
                              verbose_name=_("pool"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     amount = models.DecimalField(_("amount"), **MONEY)
-    period = models.CharField(_("period"), max_length=7)
+    period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="pool_entries",
                                  verbose_name=_("RM"))
     reason = models.CharField(_("reason"), max_length=25, choices=Reason.choices, blank=True)
-    justification = models.TextField(_("justification"), blank=True)
+    justification = models.TextField(_("justification"), blank=True, max_length=TEXT_JUSTIFICATION,
+                                     validators=text_validators(TEXT_JUSTIFICATION))
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="reversed_by", verbose_name=_("reverses"))
     bonus = models.ForeignKey(BonusStatement, null=True, blank=True, on_delete=models.PROTECT,

@@ -8,3 +8,7 @@ class ApplicationError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+
+
+class UploadTooLarge(ApplicationError):
+    """A file over its upload limit; the API answers 413 for it."""

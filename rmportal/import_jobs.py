@@ -27,9 +27,10 @@ from django.utils.translation import gettext_lazy
 
 from clients.models import ImportJob
 from rmportal.celery import TRANSIENT_ERRORS
-from rmportal.errors import ApplicationError
+from rmportal.errors import ApplicationError, UploadTooLarge
 from rmportal.importing import (CHECKING, DELETE_CONFIRM_SHARE, MAX_ERRORS, RECOMPUTING, STORING,
                                 DeletionNotConfirmed, ImportRejected, ImportResult, importer_for, run_import)
+from rmportal.validators import upload_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +84,21 @@ def import_job_result_lines(job: ImportJob) -> list[str]:
 def import_job_create(*, kind: str, fileobj, filename: str, user, replace: bool = False,
                       confirm_first: bool = False, confirm_delete: bool = False) -> ImportJob:
     """Keeps the uploaded file ``fileobj`` in a new queued job and queues its import once the
-    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR). ``replace``
-    also deletes what the file lacks in its branches (and months), for kinds that offer it.
-    ``confirm_first`` previews the import (a dry run) and waits for ``import_job_confirm``;
-    ``confirm_delete`` allows a replace to delete more than 5 % of a branch-month's rows."""
+    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR); a file over
+    IMPORT_MAX_UPLOAD_BYTES raises UploadTooLarge. ``replace`` also deletes what the file lacks in
+    its branches (and months), for kinds that offer it. ``confirm_first`` previews the import (a
+    dry run) and waits for ``import_job_confirm``; ``confirm_delete`` allows a replace to delete
+    more than 5 % of a branch-month's rows."""
     importer_class = importer_for(kind)  # ApplicationError for an unknown kind
     if not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
     if replace and not importer_class.supports_replace:
         raise ApplicationError(_("Files of %(kind)s cannot replace what is stored; import them without "
                                  "replacing.") % {"kind": kind})
-    job = ImportJob(kind=kind, filename=filename[:255], content=_read_all(fileobj), created_by=user,
+    content = _read_all(fileobj)
+    if len(content) > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(upload_too_large_message(len(content), settings.IMPORT_MAX_UPLOAD_BYTES))
+    job = ImportJob(kind=kind, filename=filename[:255], content=content, created_by=user,
                     language=translation.get_language() or settings.LANGUAGE_CODE, replace=replace,
                     confirm_first=confirm_first, confirm_delete=confirm_delete)
     job.full_clean(exclude=["content"])  # an empty file is the import's to report

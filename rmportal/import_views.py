@@ -5,6 +5,7 @@ the button that undoes it."""
 import csv
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,7 @@ from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_cancel, 
                                   import_job_finished, import_job_needs_delete_confirmation, import_job_result_lines,
                                   import_job_settled, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
+from rmportal.validators import validate_upload_size
 from rmportal.views import RoleRequiredMixin
 
 IMPORT_ROLES = frozenset({scoping.HR})
@@ -51,6 +53,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", *XLSX_SUFFIXES)):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        validate_upload_size(upload, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
         return upload
 
 

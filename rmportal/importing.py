@@ -29,20 +29,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import re
 import shutil
 import tempfile
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
+from xml.parsers import expat
 
 import json
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
@@ -56,6 +60,7 @@ from django.utils.translation import ngettext
 from rmportal import scoping
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
+from rmportal.validators import TEXT_NOTE, foreign_digits, validate_month
 
 MAX_ERRORS = 1000
 HEADER_ROW = 1
@@ -227,24 +232,44 @@ class Column:
     """A column of a kind. ``clean`` turns the stripped cell text into a value or raises
     ``CellError``. ``pattern`` is a regular expression that only valid, unpadded cells match:
     kinds that stream many rows match a whole row against the patterns at once and fall back to
-    ``clean`` only for rows that do not match."""
+    ``clean`` only for rows that do not match.
+
+    ``validators`` (those of rmportal.validators, shared with the model fields) check the value
+    ``to_python`` gives. Numbers, dates, months, periods and codes (``ascii_digits``) refuse
+    digits other than 0-9 before they are read; free text takes any."""
 
     pattern: str | None = None
+    ascii_digits = True
+    max_cell_length = 1000
+    """The longest cell text the column can take (a number, a date or a formula never needs
+    more); an XLSX text longer than every column's is refused before the workbook is loaded."""
 
     def __init__(self, name: str, *, required: bool = True, blank: bool = False, default: Any = None,
-                 help_text: str = ""):
+                 help_text: str = "", validators: Iterable[Callable[[Any], None]] = (),
+                 ascii_digits: bool | None = None):
         self.name = name
         self.required = required  # the header must have it
         self.blank = blank  # a cell may be empty, giving ``default``
         self.default = default
         self.help_text = help_text
+        self.validators = tuple(validators)
+        if ascii_digits is not None:
+            self.ascii_digits = ascii_digits
 
     def clean(self, raw: str) -> Any:
         if raw == "":
             if self.blank:
                 return self.default
             raise CellError(_("a value is required"))
-        return self.to_python(raw)
+        if self.ascii_digits and foreign_digits(raw):
+            raise CellError(_("full-width digits in “%(value)s”; type 0-9") % {"value": raw[:40]})
+        value = self.to_python(raw)
+        for validator in self.validators:
+            try:
+                validator(value)
+            except ValidationError as exc:
+                raise CellError(" ".join(exc.messages)) from None
+        return value
 
     def to_python(self, raw: str) -> Any:
         return raw
@@ -259,10 +284,18 @@ class Column:
 
 
 class TextColumn(Column):
+    """Free text: give it the ``max_length`` of the model field it fills."""
+
+    ascii_digits = False
+
     def __init__(self, name: str, *, max_length: int | None = None, **kwargs):
         kwargs.setdefault("default", "")
         super().__init__(name, **kwargs)
         self.max_length = max_length
+
+    @property
+    def max_cell_length(self) -> int:
+        return self.max_length or TEXT_NOTE
 
     def to_python(self, raw: str) -> str:
         if "\x00" in raw:
@@ -282,9 +315,11 @@ class TextColumn(Column):
     @property
     def pattern(self) -> str:
         # Non-blank, no surrounding white space, no unit separator (it joins the row's cells).
-        edge = f"[^{NOT_SPACE}]"
+        # Where digits must be ASCII, only ASCII text matches; other text is left to clean().
+        edge = "[!-~]" if self.ascii_digits else f"[^{NOT_SPACE}]"
+        middle = "[ -~]" if self.ascii_digits else "[^\\x00\\x1f]"
         limit = f"{{0,{self.max_length - 2}}}" if self.max_length and self.max_length >= 2 else "*"
-        inner = f"{edge}(?:[^\\x00\\x1f]{limit}{edge})?"
+        inner = f"{edge}(?:{middle}{limit}{edge})?"
         if self.max_length == 1:
             inner = edge
         return self._optional(inner)
@@ -293,6 +328,7 @@ class TextColumn(Column):
 class CodeColumn(TextColumn):
     """An identifier such as a branch code or employee number."""
 
+    ascii_digits = True
     CODE = re.compile(r"[\w.@+\-]+")
 
     def to_python(self, raw: str) -> str:
@@ -348,7 +384,8 @@ class DateColumn(Column):
 
 class MonthColumn(Column):
     """A month ``YYYY-MM`` given as the month's first day. ``YYYY-MM-01`` is taken too, because a
-    spreadsheet turns a typed 2026-01 into the date 2026-01-01."""
+    spreadsheet turns a typed 2026-01 into the date 2026-01-01. Months outside the data (before
+    1990, more than a year ahead) are refused."""
 
     MONTH = re.compile(r"([12]\d{3})-(0[1-9]|1[0-2])(?:-01)?")
 
@@ -356,14 +393,22 @@ class MonthColumn(Column):
         match = self.MONTH.fullmatch(raw)
         if match is None:
             raise CellError(_("“%(value)s” is not a month (YYYY-MM)") % {"value": raw})
-        return dt.date(int(match.group(1)), int(match.group(2)), 1)
+        month = dt.date(int(match.group(1)), int(match.group(2)), 1)
+        try:
+            validate_month(month)
+        except ValidationError as exc:
+            raise CellError(" ".join(exc.messages)) from None
+        return month
 
     def describe(self) -> str:
         return self.help_text or _("month, YYYY-MM")
 
     @property
     def pattern(self) -> str:
-        return self._optional(r"[12][0-9]{3}-(?>0[1-9]|1[0-2])(?:-01)?+")
+        # Only the years from 1990 to this one: every month of them is in range. Other years
+        # (the months of next year that are allowed too) go through clean().
+        years = "|".join(str(year) for year in range(timezone.localdate().year, 1989, -1))
+        return self._optional(f"(?>{years})-(?>0[1-9]|1[0-2])(?:-01)?+")
 
 
 _NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
@@ -507,7 +552,8 @@ class RowPattern:
 
     def __init__(self, columns: list[Column]):
         self.columns = columns
-        parts = [column.pattern for column in columns]
+        # A column with validators needs its value checked: its cells always go through clean().
+        parts = [None if column.validators else column.pattern for column in columns]
         # ASCII: \\w in codes means ASCII word characters here; anything else is left to clean().
         self.regex = None if any(part is None for part in parts) else re.compile(
             self.SEPARATOR.join(parts), re.ASCII)
@@ -712,6 +758,106 @@ class _XlsxSource:
             workbook.close()
 
 
+XML_CHUNK = 1 << 16
+
+
+class _CellTooLong(Exception):
+    pass
+
+
+def xlsx_check(fileobj, *, max_cell_length: int) -> None:
+    """Refuses (``UnreadableFile``) an XLSX file that would take a worker's memory or time
+    before openpyxl opens it: a ZIP archive that unpacks to more than
+    ``XLSX_MAX_UNCOMPRESSED_BYTES``, a member over 1 MB compressed more than
+    ``XLSX_MAX_COMPRESSION_RATIO``:1 (a zip bomb), shared strings over
+    ``XLSX_MAX_SHARED_STRINGS_BYTES`` (openpyxl holds them all), or a text in the shared strings
+    or a sheet longer than ``max_cell_length``, the longest cell any column of the kind takes.
+    The texts are streamed through expat in blocks, so a single huge string is never held.
+    ``fileobj`` is left where it was."""
+    position = fileobj.tell()
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnreadableFile(_("the file is not a readable XLSX workbook")) from None
+    try:
+        members = archive.infolist()
+        total = sum(member.file_size for member in members)
+        if total > settings.XLSX_MAX_UNCOMPRESSED_BYTES:
+            raise UnreadableFile(_("the workbook unpacks to %(size)d MB, more than the %(limit)d MB allowed") % {
+                "size": total // (1 << 20), "limit": settings.XLSX_MAX_UNCOMPRESSED_BYTES // (1 << 20)})
+        ratio = settings.XLSX_MAX_COMPRESSION_RATIO
+        for member in members:
+            if member.file_size > (1 << 20) and member.file_size > ratio * max(member.compress_size, 1):
+                raise UnreadableFile(_("%(member)s in the workbook is compressed more than %(ratio)d:1; "
+                                       "such a file is refused") % {"member": member.filename, "ratio": ratio})
+        names = {member.filename.lower(): member for member in members}
+        shared = names.get("xl/sharedstrings.xml")
+        if shared is not None and shared.file_size > settings.XLSX_MAX_SHARED_STRINGS_BYTES:
+            raise UnreadableFile(_("the workbook's texts take %(size)d MB, more than the %(limit)d MB allowed") % {
+                "size": shared.file_size // (1 << 20),
+                "limit": settings.XLSX_MAX_SHARED_STRINGS_BYTES // (1 << 20)})
+        parts = [member for name, member in sorted(names.items())
+                 if name == "xl/sharedstrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml"))]
+        for member in parts:
+            try:
+                _xml_texts_check(archive, member, max_cell_length,
+                                 exact=member.filename.lower() == "xl/sharedstrings.xml")
+            except _CellTooLong:
+                raise UnreadableFile(_("a cell holds more than %(max)d characters, more than any column of "
+                                       "this kind takes") % {"max": max_cell_length}) from None
+            except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError, ValueError):
+                raise UnreadableFile(_("the file is not a readable XLSX workbook")) from None
+    finally:
+        archive.close()
+        fileobj.seek(position)
+
+
+def _xml_texts_check(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_cell_length: int, *,
+                     exact: bool) -> None:
+    """Raises _CellTooLong when a text between two tags of ``member`` is longer than
+    ``max_cell_length``; reads the member in blocks, counting, never keeping the text.
+
+    ``exact`` counts every text whole (the shared strings, which openpyxl would load at once).
+    Otherwise (a sheet, which openpyxl streams row by row, and whose cells the columns check
+    again) only the pieces expat hands over are measured, several times faster on a large
+    sheet: a text is caught once a piece of it, cut at most at block ends, is too long, so no
+    text longer than two blocks gets through."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    block_size = max(XML_CHUNK, 8 * max_cell_length + 8)
+    # A buffer this size, full, holds more than max_cell_length characters (at most 4 bytes each).
+    parser.buffer_size = 4 * max_cell_length + 4
+    run = 0
+
+    def boundary(*args):
+        nonlocal run
+        run = 0
+
+    def text(data):
+        nonlocal run
+        run += len(data)
+        if run > max_cell_length:
+            raise _CellTooLong
+
+    def piece(data):
+        if len(data) > max_cell_length:
+            raise _CellTooLong
+
+    if exact:
+        parser.StartElementHandler = boundary
+        parser.EndElementHandler = boundary
+        parser.CharacterDataHandler = text
+    else:
+        # A handler on element starts makes expat hand over the text before each; a C function
+        # that accepts two arguments does that without a Python call per cell.
+        parser.StartElementHandler = operator.is_
+        parser.CharacterDataHandler = piece
+    with archive.open(member) as stream:
+        while block := stream.read(block_size):
+            parser.Parse(block, False)
+        parser.Parse(b"", True)
+
+
 def _count_lines(fileobj) -> int:
     """The lines of a seekable file, read in blocks and rewound: an estimate of a CSV file's rows
     (blank lines and line breaks inside cells count too). 0 when the file cannot be rewound."""
@@ -735,9 +881,11 @@ def _count_lines(fileobj) -> int:
 
 
 @contextmanager
-def open_table(fileobj, *, filename: str, report: ErrorReport, progress: ProgressCallback | None = None):
+def open_table(fileobj, *, filename: str, report: ErrorReport, progress: ProgressCallback | None = None,
+               max_cell_length: int = TEXT_NOTE):
     """Opens ``fileobj`` as a Table, or yields None after reporting why it cannot be read. With
-    ``progress``, the table estimates its rows first and reports them as they are read."""
+    ``progress``, the table estimates its rows first and reports them as they are read. An XLSX
+    file is checked first (``xlsx_check``), its texts against ``max_cell_length``."""
     if isinstance(fileobj, File):
         fileobj = fileobj.file
         if hasattr(fileobj, "seek"):
@@ -753,6 +901,12 @@ def open_table(fileobj, *, filename: str, report: ErrorReport, progress: Progres
                 spooled.seek(0)
                 cleanup.append(spooled.close)
                 fileobj = spooled
+            try:
+                xlsx_check(fileobj, max_cell_length=max_cell_length)
+            except UnreadableFile as exc:
+                report.add(None, "", exc.reason)
+                yield None
+                return
             source = _XlsxSource(fileobj)
         else:
             if progress is not None:
@@ -904,6 +1058,11 @@ class Importer:
             if column.name == name:
                 return column
         raise KeyError(name)
+
+    @classmethod
+    def max_cell_length(cls) -> int:
+        """The longest cell text any column of the kind takes."""
+        return max(column.max_cell_length for column in cls.columns)
 
     @classmethod
     def may_import(cls, user) -> bool:
@@ -1095,7 +1254,8 @@ def run_import(kind: str, fileobj, *, filename: str, user=None,
         return ImportRejected(report.errors, kind=kind, filename=filename, truncated=report.truncated,
                               total=report.total)
 
-    with open_table(fileobj, filename=filename, report=report, progress=progress) as table:
+    with open_table(fileobj, filename=filename, report=report, progress=progress,
+                    max_cell_length=importer_class.max_cell_length()) as table:
         if table is None:
             raise rejected()
         importer.check_header(table.header, report)

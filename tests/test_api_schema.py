@@ -46,7 +46,7 @@ def test_every_resource_has_its_list_and_object(schema):
         assert f"/api/v1/{name}/" in paths, name
         assert any(re.fullmatch(rf"/api/v1/{name}/\{{\w+\}}/", path) for path in paths), name
     assert "/api/v1/clients/{client_no}/contribution/" in paths
-    assert "/api/v1/imports/monthly/" in paths
+    assert "/api/v1/imports/{kind}/" in paths and "/api/v1/imports/jobs/{job_id}/" in paths
     for step in ("score", "submit", "review", "approve", "publish", "acknowledge", "appeal", "reopen"):
         assert f"/api/v1/appraisals/{{id}}/{step}/" in paths
 
@@ -84,7 +84,7 @@ def test_amounts_are_decimal_strings_and_dates_iso(schema):
 def test_key_operations_carry_examples(schema):
     contribution = schema["paths"]["/api/v1/clients/{client_no}/contribution/"]["get"]
     assert contribution["responses"]["200"]["content"]["application/json"]["examples"]
-    imports = schema["paths"]["/api/v1/imports/monthly/"]["post"]
+    imports = schema["paths"]["/api/v1/imports/{kind}/"]["post"]
     assert imports["requestBody"]["content"]["application/json"]["examples"]
     assert set(imports["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
 

@@ -188,7 +188,7 @@ def test_hr_records_certificate_training_goal_and_interviews(world, client_of, a
     assert browser.post(reverse("careers:training-add", kwargs=no), {
         "title": "Compliance", "completed_on": "2026-02-01", "hours": "12.5"}).status_code == 302
     assert browser.post(reverse("careers:goal-add", kwargs=no), {
-        "target_level": ladder["rm"].pk, "target_date": "2099-12-31", "actions": "AFP"}).status_code == 302
+        "target_level": ladder["rm"].pk, "target_date": (dt.date.today() + dt.timedelta(days=3 * 365)).isoformat(), "actions": "AFP"}).status_code == 302
     goal = CareerGoal.objects.get()
     assert browser.post(reverse("careers:goal-status", kwargs={**no, "pk": goal.pk}),
                         {f"goal-{goal.pk}-status": "revised"}).status_code == 302
@@ -209,7 +209,7 @@ def test_hr_records_certificate_training_goal_and_interviews(world, client_of, a
 def test_goal_form_offers_only_levels_of_the_rms_sequence(world, client_of, corporate_level):
     response = client_of(world["people"]["hr"]).post(
         reverse("careers:goal-add", kwargs={"employee_no": "RM001"}),
-        {"target_level": corporate_level.pk, "target_date": "2099-12-31"})
+        {"target_level": corporate_level.pk, "target_date": (dt.date.today() + dt.timedelta(days=3 * 365)).isoformat()})
 
     assert response.status_code == 200 and not CareerGoal.objects.exists()
     assert response.context["form"].errors["target_level"]

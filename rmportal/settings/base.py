@@ -111,7 +111,26 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
 # Uploaded imports can be large; stream them to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+MB = 1024 * 1024
+# Import files (page, API, command): a year of monthly data for a large branch network as CSV is
+# well under 100 MB. Other uploads (an RM's statements, a scheme file) are a few KB.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", 100 * MB))
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * MB))
+# A request body that is not a file: the API's JSON rows are an import, but JSON parses into
+# Python objects ~10 times its size inside the web worker, so it stops at 50 MB (send larger
+# imports as a CSV file).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE",
+                                                 min(IMPORT_MAX_UPLOAD_BYTES, 50 * MB)))
+# An XLSX file is a ZIP archive, checked before it is opened. Real workbooks hold 5-10 times
+# their size as XML; 20 times the upload limit leaves room, and 1 GB bounds the time a worker
+# spends reading one (openpyxl streams the sheet, so this is time, not memory).
+XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("XLSX_MAX_UNCOMPRESSED_BYTES",
+                                                 min(20 * IMPORT_MAX_UPLOAD_BYTES, 1024 * MB)))
+# No member of a real workbook compresses better than 100:1 once it is over 1 MB; a bomb does.
+XLSX_MAX_COMPRESSION_RATIO = int(os.environ.get("XLSX_MAX_COMPRESSION_RATIO", 100))
+# openpyxl holds every shared string in memory (about three times the XML's size in Python
+# strings): 64 MB of XML is some 500,000 distinct client numbers and names.
+XLSX_MAX_SHARED_STRINGS_BYTES = int(os.environ.get("XLSX_MAX_SHARED_STRINGS_BYTES", 64 * MB))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "rmportal@bank.local")

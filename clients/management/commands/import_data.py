@@ -7,6 +7,7 @@ undoes a recorded import batch.
 """
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -14,6 +15,7 @@ from rmportal.errors import ApplicationError
 from rmportal.import_batches import import_batch_undo
 from rmportal.importing import (DELETE_CONFIRM_SHARE, DeletionNotConfirmed, ImportRejected, ImportResult,
                                 importer_kinds, run_import)
+from rmportal.validators import upload_too_large_message
 
 
 class Command(BaseCommand):
@@ -54,8 +56,12 @@ class Command(BaseCommand):
             raise CommandError(_("Give the kind and the file, or --undo BATCH."))
         try:
             handle = file.open("rb")
+            size = file.stat().st_size
         except OSError as exc:
             raise CommandError(_("Cannot open %(file)s: %(error)s") % {"file": file, "error": exc.strerror})
+        if size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            handle.close()
+            raise CommandError(upload_too_large_message(size, settings.IMPORT_MAX_UPLOAD_BYTES))
         with handle:
             try:
                 result = run_import(kind, handle, filename=file.name, replace=replace, dry_run=dry_run,
