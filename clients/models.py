@@ -682,6 +682,12 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The worker running the job writes this every few seconds: a job whose heartbeat stopped
+    # lost its worker.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    # How many times it was queued (the upload, then each retry); a task carries the attempt it
+    # was queued for, so that a stale message never takes over a later attempt.
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch=None)  # imports are HR's (bank-wide)

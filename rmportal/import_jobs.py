@@ -3,26 +3,34 @@ queues it; a worker imports it with ``run_import`` and reports how far it got, s
 file shows its progress instead of a frozen page.
 
 A job goes queued → running → succeeded (``result`` holds the counts) or failed (``errors``
-lists row, column and reason; ``result`` the message). The file is dropped when the job ends.
+lists row, column and reason; ``result`` the message). The file is dropped when the job succeeds
+or its file is rejected; a job that failed for any other reason (its worker died, the broker or
+the database was away) keeps it, and HR can retry it from its page.
+
+While a job runs, its worker writes ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds (a thread
+of its own, and every progress report). A job whose heartbeat is older than ``STALE_AFTER`` lost
+its worker: the sweep (beat, every minute) fails it, and the redelivered task of the same attempt
+takes it over instead of skipping it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import io
 import logging
+import threading
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import ImportJob
-from rmportal.celery import TRANSIENT_ERRORS
+from rmportal.celery import TRANSIENT_ERRORS, WorkerUnreachable, task_publish
 from rmportal.errors import ApplicationError
 from rmportal.importing import (CHECKING, MAX_ERRORS, RECOMPUTING, STORING, ImportRejected, ImportResult,
                                 importer_for, run_import)
@@ -67,7 +75,9 @@ def import_job_result_lines(job: ImportJob) -> list[str]:
 @transaction.atomic
 def import_job_create(*, kind: str, fileobj, filename: str, user) -> ImportJob:
     """Keeps the uploaded file ``fileobj`` in a new queued job and queues its import once the
-    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR)."""
+    transaction commits (DOMAIN 6). The user must hold a role the kind allows (HR). When the
+    broker cannot be reached, the job is failed with that message (its file kept for a retry)
+    and WorkerUnreachable is raised as the transaction commits."""
     importer_class = importer_for(kind)  # ApplicationError for an unknown kind
     if not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
@@ -75,11 +85,49 @@ def import_job_create(*, kind: str, fileobj, filename: str, user) -> ImportJob:
                     language=translation.get_language() or settings.LANGUAGE_CODE)
     job.full_clean(exclude=["content"])  # an empty file is the import's to report
     job.save()
+    transaction.on_commit(lambda: _queue(job.pk, job.attempts))
+    return job
 
+
+@transaction.atomic
+def import_job_retry(*, job_id: int, user) -> ImportJob:
+    """Queues a failed job again with the file it kept (a worker died, the broker or the database
+    was away): a new attempt, so that a late message of the old one leaves it alone. The user
+    must be one who may import the kind (HR)."""
+    job = ImportJob.objects.restrict(user).select_for_update().filter(pk=job_id).first()
+    if job is None:
+        raise ApplicationError(_("There is no such import."))
+    importer_class = importer_for(job.kind)
+    if not importer_class.may_import(user):
+        raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": job.kind})
+    if not import_job_retryable(job):
+        raise ApplicationError(_("Only an import that failed without a verdict on its file can be retried; "
+                                 "upload the file again."))
+    job.attempts += 1
+    job.status, job.stage, job.rows_done, job.rows_total = Status.QUEUED, "", 0, 0
+    job.errors, job.result = [], {}
+    job.started_at = job.finished_at = job.heartbeat_at = None
+    job.save(update_fields=["attempts", "status", "stage", "rows_done", "rows_total", "errors", "result",
+                            "started_at", "finished_at", "heartbeat_at"])
+    transaction.on_commit(lambda: _queue(job.pk, job.attempts))
+    return job
+
+
+def import_job_retryable(job: ImportJob) -> bool:
+    """A failed job whose file was kept (it was never judged) can be queued again."""
+    return job.status == Status.FAILED and bool(job.result.get("retryable"))
+
+
+def _queue(job_id: int, attempt: int) -> None:
     from clients.tasks import import_job_execute  # the task module imports this one
 
-    transaction.on_commit(lambda: import_job_execute.delay(job.pk))
-    return job
+    try:
+        task_publish(import_job_execute.si(job_id, attempt=attempt))
+    except WorkerUnreachable as exc:
+        # No worker will ever take it: failed now, with the file kept for a retry.
+        ImportJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts=attempt).update(
+            **_failed(exc.message, retryable=True), finished_at=timezone.now())
+        raise
 
 
 def _read_all(fileobj) -> bytes:
@@ -90,21 +138,41 @@ def _read_all(fileobj) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
-def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
+HEARTBEAT_EVERY = 20
+"""Seconds between two heartbeats of a running job."""
+STALE_AFTER = dt.timedelta(minutes=2)
+"""A running job without a heartbeat for this long lost its worker."""
+
+
+def import_job_claim(*, job_id: int, attempt: int | None = None, now: dt.datetime | None = None) -> bool:
+    """Takes the job for this worker: a queued job, or a running one whose worker stopped beating
+    (this is the same task delivered again after its worker died). ``attempt``, when given, must
+    be the job's current one. Counts as one run of the job."""
+    now = now or timezone.now()
+    takeable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER) | Q(
+        status=Status.RUNNING, heartbeat_at__isnull=True, started_at__lt=now - STALE_AFTER)
+    jobs = ImportJob.objects.filter(takeable, pk=job_id)
+    if attempt is not None:
+        jobs = jobs.filter(attempts=attempt)
+    return bool(jobs.update(status=Status.RUNNING, started_at=now, heartbeat_at=now, stage=CHECKING,
+                            rows_done=0, rows_total=0))
+
+
+def import_job_run(*, job_id: int, may_retry: bool = False, attempt: int | None = None) -> ImportJob | None:
     """Imports the file of a queued job and records the outcome (DOMAIN 6). Idempotent: a job
-    that is no longer queued (another delivery of the task took it) is left alone and None is
-    returned. A rejected file fails the job with its (row, column, reason) errors, at most
+    that another delivery of the task is running, or that has finished, is left alone and None is
+    returned; a job left running by a dead worker is taken over (``import_job_claim``). A rejected file fails the job with its (row, column, reason) errors, at most
     ``MAX_ERRORS`` of them, and stores nothing. A transient database or broker error puts the job
     back in the queue and is raised again when ``may_retry``; any other error fails the job with a
     general message and is logged. Not atomic itself: the import is one transaction of its own,
     and the job row must show its state while that runs."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now(), stage=CHECKING, rows_done=0, rows_total=0)
-    if not claimed:
+    if not import_job_claim(job_id=job_id, attempt=attempt):
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     language = job.language or settings.LANGUAGE_CODE
     progress = ImportJobProgress(job_id)
+    heartbeat = ImportJobHeartbeat(job_id)
+    heartbeat.start()
     with translation.override(language):
         try:
             result = run_import(job.kind, io.BytesIO(bytes(job.content)), filename=job.filename,
@@ -117,19 +185,20 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
             if may_retry:
                 _release_broken_connection()
                 ImportJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-                    status=Status.QUEUED, started_at=None, stage="", rows_done=0, rows_total=0)
+                    status=Status.QUEUED, started_at=None, heartbeat_at=None, stage="", rows_done=0,
+                    rows_total=0)
                 raise
             logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
             _release_broken_connection()
             outcome = _failed(_("The import stopped on a database or queue error; nothing was stored. "
-                                "Upload the file again."))
+                                "Retry it, or upload the file again."), retryable=True)
         except SoftTimeLimitExceeded:
             logger.error("import job %s (%s, %s) ran out of time", job_id, job.kind, job.filename)
             outcome = _failed(_("The import took too long and was stopped; nothing was stored."))
         except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
             logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
             outcome = _failed(_("The import stopped on an unexpected error, which has been logged "
-                                "for the administrators."))
+                                "for the administrators."), retryable=True)
         else:
             lines = result.lines()
             outcome = {
@@ -139,32 +208,40 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
                            "seconds": f"{result.seconds:.1f}", "message": " ".join(lines)},
             }
         finally:
+            heartbeat.stop()
             progress.close()
-    ImportJob.objects.filter(pk=job_id).update(**outcome, content=b"", finished_at=timezone.now())
+    if not outcome["result"].get("retryable"):
+        outcome["content"] = b""
+    ImportJob.objects.filter(pk=job_id).update(**outcome, finished_at=timezone.now())
     job.refresh_from_db()
     return job
 
 
 ABANDONED_AFTER = dt.timedelta(minutes=75)
-"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died."""
+"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died,
+whatever its heartbeat says."""
 
 
-def import_jobs_abandoned_fail(*, now: dt.datetime | None = None) -> int:
-    """Fails the jobs still "running" long after their task's hard time limit: the worker that
-    ran them was killed. The import is one transaction, so nothing of their files was stored,
-    and the job page stops showing a progress that will never move. Returns the number failed."""
+def import_jobs_abandoned_fail(*, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER) -> int:
+    """Fails the running jobs whose heartbeat stopped ``stale_after`` ago, or that have outlived
+    their task's hard time limit: the worker that ran them was killed. The import is one
+    transaction, so nothing of their files was stored; the file is kept for a retry, and the job
+    page stops showing a progress that will never move. Returns the number failed."""
     now = now or timezone.now()
     outcome = _failed(_("The import was interrupted (its worker stopped); nothing was stored. "
-                        "Upload the file again."))
-    return ImportJob.objects.filter(status=Status.RUNNING, started_at__lt=now - ABANDONED_AFTER).update(
-        **outcome, content=b"", finished_at=now)
+                        "Retry it, or upload the file again."), retryable=True)
+    stale = (Q(heartbeat_at__lt=now - stale_after) | Q(heartbeat_at__isnull=True, started_at__lt=now - stale_after)
+             | Q(started_at__lt=now - ABANDONED_AFTER))
+    return ImportJob.objects.filter(stale, status=Status.RUNNING).update(**outcome, finished_at=now)
 
 
-def _failed(message: str, *, errors=(), total: int = 0) -> dict:
+def _failed(message: str, *, errors=(), total: int = 0, retryable: bool = False) -> dict:
     listed = [{"row": error.row, "column": error.column, "reason": error.reason}
               for error in list(errors)[:MAX_ERRORS]]
-    return {"status": Status.FAILED, "stage": "", "errors": listed,
-            "result": {"message": str(message), "error_count": max(total, len(listed))}}
+    result = {"message": str(message), "error_count": max(total, len(listed))}
+    if retryable:
+        result["retryable"] = True
+    return {"status": Status.FAILED, "stage": "", "errors": listed, "result": result}
 
 
 def _release_broken_connection() -> None:
@@ -201,7 +278,7 @@ class ImportJobProgress:
         if stage == self._stage and now - self._written < self.MIN_INTERVAL:
             return
         self._stage, self._written = stage, now
-        values = {"stage": stage, "rows_done": done, "rows_total": max(total, done)}
+        values = {"stage": stage, "rows_done": done, "rows_total": max(total, done), "heartbeat_at": timezone.now()}
         if not connection.in_atomic_block:
             ImportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(**values)
         elif connection.vendor == "postgresql":
@@ -227,3 +304,35 @@ class ImportJobProgress:
             self._side.close()
             self._side = None
 
+
+
+class ImportJobHeartbeat:
+    """A thread that writes the job's ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds while
+    the import runs. A thread's queries go through a database connection of its own, outside the
+    import's transaction, so each beat is visible at once; a worker that dies stops beating, and
+    the sweep sees it. A failed beat is logged and the next one tried."""
+
+    def __init__(self, job_id: int, every: float | None = None):
+        self.job_id = job_id
+        self.every = HEARTBEAT_EVERY if every is None else every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"import-job-{job_id}-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 5)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    ImportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                        heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("heartbeat of import job %s not written", self.job_id, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection

@@ -6,5 +6,6 @@ app_name = "imports"
 urlpatterns = [
     path("", import_views.ImportUploadView.as_view(), name="upload"),
     path("<int:pk>/", import_views.ImportJobView.as_view(), name="job"),
+    path("<int:pk>/retry/", import_views.ImportJobRetryView.as_view(), name="job-retry"),
     path("<slug:kind>/template.csv", import_views.ImportTemplateView.as_view(), name="template"),
 ]

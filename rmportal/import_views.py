@@ -3,8 +3,10 @@ in the background; the job's page shows its progress, then the report."""
 import csv
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, FormView
@@ -12,7 +14,7 @@ from django.views.generic import DetailView, FormView
 from rmportal import scoping
 from rmportal.errors import ApplicationError
 from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_create, import_job_finished,
-                                  import_job_result_lines, import_jobs)
+                                  import_job_result_lines, import_job_retry, import_job_retryable, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
 from rmportal.views import RoleRequiredMixin
 
@@ -85,9 +87,24 @@ class ImportJobView(RoleRequiredMixin, DetailView):
         job = self.object
         return super().get_context_data(
             finished=import_job_finished(job), stage_label=STAGE_LABELS.get(job.stage, ""),
-            lines=import_job_result_lines(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
+            lines=import_job_result_lines(job), retryable=import_job_retryable(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
                                                                    "label", job.kind),
             poll_seconds=self.poll_seconds, **kwargs)
+
+
+class ImportJobRetryView(RoleRequiredMixin, View):
+    """Queues a failed job again with the file it kept (the Retry button of its page)."""
+
+    allowed_roles = IMPORT_ROLES
+
+    def post(self, request, pk):
+        try:
+            import_job_retry(job_id=pk, user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, gettext("The import is queued again."))
+        return redirect("imports:job", pk=pk)
 
 
 class ImportTemplateView(RoleRequiredMixin, View):

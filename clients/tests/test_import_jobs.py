@@ -113,7 +113,8 @@ def test_transient_error_puts_the_job_back_in_the_queue_while_retries_remain(hr,
 
     import_job_run(job_id=job.pk, may_retry=False)  # the last attempt
     job.refresh_from_db()
-    assert job.status == "failed" and "Upload the file again" in job.result["message"]
+    assert job.status == "failed" and "upload the file again" in job.result["message"]
+    assert job.result["retryable"] and bytes(job.content) == FIVE_BRANCHES.encode()  # kept for a retry
 
 
 def test_a_job_already_taken_is_left_alone(hr):
@@ -128,17 +129,20 @@ def test_a_job_already_taken_is_left_alone(hr):
 def test_a_job_whose_worker_died_is_failed_by_the_sweep_and_a_live_one_is_not(hr):
     now = timezone.now()
     dead, live = (ImportJob.objects.create(kind="branches", filename=f"{name}.csv", content=b"x", created_by=hr.user,
-                                           status="running", started_at=now - age)
-                  for name, age in (("dead", dt.timedelta(minutes=76)), ("live", dt.timedelta(minutes=74))))
+                                           status="running", started_at=now - dt.timedelta(minutes=10),
+                                           heartbeat_at=now - age)
+                  for name, age in (("dead", dt.timedelta(minutes=3)), ("live", dt.timedelta(seconds=30))))
 
     assert import_jobs_abandoned_fail(now=now) == 1
 
     dead.refresh_from_db()
     live.refresh_from_db()
-    assert (dead.status, dead.finished_at, bytes(dead.content)) == ("failed", now, b"")
-    assert "interrupted" in dead.result["message"]
+    # The file is kept: the job can be retried.
+    assert (dead.status, dead.finished_at, bytes(dead.content)) == ("failed", now, b"x")
+    assert "interrupted" in dead.result["message"] and dead.result["retryable"]
     assert live.status == "running"
     assert import_jobs_abandoned_fail(now=now) == 0  # nothing left to sweep
+
 
 def test_only_a_role_the_kind_allows_may_create_a_job(branch_manager):
     with pytest.raises(PermissionDenied):
