@@ -20,7 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from performance.appraisals import appraisal_run, appraisals_refresh_for_months
+from performance.appraisals import appraisal_lock_key, appraisal_run, appraisals_refresh_for_months
 from performance.models import ScheduledRun, Scheme
 from performance.periods import Period
 from performance.runs import (scheduled_run_branch_done, scheduled_run_branch_failed, scheduled_run_finish,
@@ -163,8 +163,8 @@ def appraisals_branch(self, run_id: int, period: str, branch_code: str) -> dict:
         return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                 "frozen": result.frozen}
 
-    return branch_step(self, run_id=run_id, branch_code=branch_code, lock=f"appraisals:{period}:{branch_code}",
-                       work=work)
+    return branch_step(self, run_id=run_id, branch_code=branch_code,
+                       lock=appraisal_lock_key(Period.parse(period), branch_code), work=work)
 
 
 @shared_task(autoretry_for=(*TRANSIENT_ERRORS, IntegrityError), retry_backoff=5, retry_backoff_max=300,
