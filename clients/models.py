@@ -699,3 +699,22 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.filename} {self.status}"
+
+
+class FormSubmission(models.Model):
+    """A form post that did something, by the one-time token rendered in its form: the same
+    form posted again (a double click, a reload, a resent request) is answered with the first
+    post's outcome instead of doing it twice. The unique token makes two posts at the same
+    moment take turns: the second waits for the first's transaction, then finds its row."""
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    outcome_url = models.CharField(_("outcome"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self):
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

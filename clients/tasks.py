@@ -24,3 +24,11 @@ def import_job_execute(self, job_id: int, attempt: int | None = None) -> str:
 def import_jobs_sweep() -> int:
     """The beat entry of every minute: fails the import jobs whose worker died while running them."""
     return import_jobs_abandoned_fail()
+
+
+@shared_task(soft_time_limit=5 * 60, time_limit=6 * 60)
+def form_submissions_forget_task() -> int:
+    """The nightly beat entry: forgets the spent form tokens older than a week."""
+    from rmportal.form_tokens import form_submissions_forget
+
+    return form_submissions_forget()

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: it runs the view of a post with a form token, once per token.
+    "rmportal.form_tokens.OneTimeFormMiddleware",
 ]
 
 ROOT_URLCONF = "rmportal.urls"
@@ -230,6 +232,12 @@ CELERY_BEAT_SCHEDULE = {
     "daily-reminders": {
         "task": "careers.tasks.reminders_daily",
         "schedule": crontab(minute=0, hour=7),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Every night: spent form tokens older than a week are forgotten.
+    "form-tokens-forget": {
+        "task": "clients.tasks.form_submissions_forget_task",
+        "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 6 * 60 * 60},
     },
     # Every minute: import jobs whose worker stopped beating (it died) are marked failed.
