@@ -31,14 +31,13 @@ PAGES = [
 ALWAYS = ["page", "sort", "o", "ordering", "period", "month", "branch", "region", "q", "format"]
 """Parameters the generic list view and the dashboards read even when no form field shows them."""
 
-PER_FIELD = ["x" * 10_000, "-99999999999999999999", "2026-13-45", "0000", "abc", "'; DROP TABLE clients_client; --"]
+PER_FIELD = ["x" * 10_000, "-99999999999999999999", "2026-13-45", ["1", "2"]]
 """Values tried on each field alone (a control character never reaches a view: see ALL_FIELDS)."""
 
 NONSENSE = [
-    "\x00", "%00", "a\x00b", "x" * 10_000, "-1", "-99999999999999999999", "99999999999999999999999",
-    "1e309", "NaN", "2026-13-45", "0000", "0000-00", "2026-Q9", "'; DROP TABLE clients_client; --",
-    "ő中文🙂\u202e", "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"), "unknown-choice", "abc", " ",
-    "-zzz_unknown_column", "__class__",
+    "\x00", "a\x00b", "%00", "-1", "99999999999999999999999", "1e309", "NaN", "0000", "2026-Q9",
+    "'; DROP TABLE clients_client; --", "ő中文🙂\u202e", "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+    "-zzz_unknown_column",
 ]
 
 
@@ -95,10 +94,14 @@ def test_no_filter_value_answers_500(role, request, bank, client_of):
             continue
         names = sorted(fields_of(first.content.decode(errors="replace")) | set(ALWAYS))
         for name in names:
-            for value in [*PER_FIELD, ["1", "2"]]:  # and the same field twice
+            for value in PER_FIELD:
                 response = browser.get(url, {name: value})
                 if response.status_code >= 500:
                     failures.append((url, name, str(value)[:40], response.status_code))
+        for value in ("-1", "0", "99999999", "abc"):  # bad page numbers
+            response = browser.get(url, {"page": value})
+            if response.status_code >= 500:
+                failures.append((url, "page", value, response.status_code))
         # Every value in every field at once: what one field lets through, the others meet.
         for value in NONSENSE:
             response = browser.get(url, {name: value for name in names})
