@@ -108,3 +108,16 @@ def test_no_filter_value_answers_500(role, request, bank, client_of):
             if response.status_code >= 500:
                 failures.append((url, "*", value[:40], response.status_code))
     assert failures == []
+
+
+@pytest.mark.parametrize("query", [{"status": "no-such-status"}, {"branch": "B03"}, {"exit_from": "2099-01-01"}])
+def test_exits_filtered_down_to_nothing_answer_an_empty_list(query, bank, client_of, branch_manager):
+    # B03 is another region's branch: out of the branch manager's scope, so refused like a bad value.
+    response = client_of(branch_manager).get(reverse("careers:exit-list"), query)
+    assert response.status_code == 200 and response.context["count"] == 0
+
+
+def test_a_control_character_in_the_query_string_answers_400(client_of, hr):
+    for name in ("careers:attrition", "performance:bonus", "performance:pool-list"):
+        response = client_of(hr).get(reverse(name) + "?period=%00")
+        assert response.status_code == 400, name
