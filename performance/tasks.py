@@ -25,7 +25,7 @@ from performance.models import ScheduledRun, Scheme
 from performance.periods import Period
 from performance.runs import (scheduled_run_branch_done, scheduled_run_branch_failed, scheduled_run_finish,
                               scheduled_run_start)
-from rmportal.celery import TRANSIENT_ERRORS, job_lock
+from rmportal.celery import TRANSIENT_ERRORS, WorkerUnreachable, job_lock, task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -181,4 +181,14 @@ def late_data_recompute_queue(months) -> None:
     """Queues ``appraisals_refresh`` once the transaction that changed the data has committed."""
     keys = sorted({m.isoformat() for m in months})
     if keys:
-        transaction.on_commit(lambda: appraisals_refresh.delay(keys))
+        transaction.on_commit(lambda: _refresh_publish(keys))
+
+
+def _refresh_publish(keys: list[str]) -> None:
+    # The data is stored already: an unreachable broker must not turn its request into an error.
+    # The appraisals stay as they were until the next run or the next change of the same months.
+    try:
+        task_publish(appraisals_refresh.si(keys))
+    except WorkerUnreachable:
+        logger.warning("appraisals of the months %s were not queued for recomputing: the broker is unreachable",
+                       ", ".join(keys))

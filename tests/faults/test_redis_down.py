@@ -1,6 +1,7 @@
 """Redis down (the cache, the API throttle and the Celery broker pointed at a closed port): the
 pages and the API keep answering, and an upload or a "run now" answers within seconds that the
 background worker is unreachable and nothing was started, leaving no job queued forever."""
+import datetime as dt
 import logging
 import time
 
@@ -119,3 +120,14 @@ def test_a_job_failed_on_the_broker_is_retried_once_it_is_back(broker_down, clie
     job.refresh_from_db()
     assert response.status_code == 302
     assert (job.status, job.attempts, bytes(job.content)) == ("succeeded", 2, b"")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_business_data_written_with_the_broker_down_is_stored_and_answered(broker_down, caplog):
+    from clients.signals import business_data_changed
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="performance.tasks"):
+        business_data_changed.send(sender=None, months=[dt.date(2026, 3, 1)])
+    assert time.monotonic() - started < ANSWER_WITHIN
+    assert "not queued for recomputing" in caplog.text
