@@ -143,14 +143,25 @@ HEARTBEAT_EVERY = 20
 STALE_AFTER = dt.timedelta(minutes=2)
 """A running job without a heartbeat for this long lost its worker."""
 
+ABANDONED_AFTER = dt.timedelta(minutes=75)
+"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died,
+whatever its heartbeat says."""
+
+
+def _stale_after() -> dt.timedelta:
+    # On SQLite no other connection can write while the import's transaction holds the file's
+    # write lock, heartbeats included: there only the task's time limit tells a dead worker.
+    return STALE_AFTER if connection.vendor == "postgresql" else ABANDONED_AFTER
+
 
 def import_job_claim(*, job_id: int, attempt: int | None = None, now: dt.datetime | None = None) -> bool:
     """Takes the job for this worker: a queued job, or a running one whose worker stopped beating
     (this is the same task delivered again after its worker died). ``attempt``, when given, must
     be the job's current one. Counts as one run of the job."""
     now = now or timezone.now()
-    takeable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER) | Q(
-        status=Status.RUNNING, heartbeat_at__isnull=True, started_at__lt=now - STALE_AFTER)
+    stale = now - _stale_after()
+    takeable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale) | Q(
+        status=Status.RUNNING, heartbeat_at__isnull=True, started_at__lt=stale)
     jobs = ImportJob.objects.filter(takeable, pk=job_id)
     if attempt is not None:
         jobs = jobs.filter(attempts=attempt)
@@ -217,17 +228,13 @@ def import_job_run(*, job_id: int, may_retry: bool = False, attempt: int | None 
     return job
 
 
-ABANDONED_AFTER = dt.timedelta(minutes=75)
-"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died,
-whatever its heartbeat says."""
-
-
-def import_jobs_abandoned_fail(*, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER) -> int:
+def import_jobs_abandoned_fail(*, now: dt.datetime | None = None, stale_after: dt.timedelta | None = None) -> int:
     """Fails the running jobs whose heartbeat stopped ``stale_after`` ago, or that have outlived
     their task's hard time limit: the worker that ran them was killed. The import is one
     transaction, so nothing of their files was stored; the file is kept for a retry, and the job
     page stops showing a progress that will never move. Returns the number failed."""
     now = now or timezone.now()
+    stale_after = stale_after or _stale_after()
     outcome = _failed(_("The import was interrupted (its worker stopped); nothing was stored. "
                         "Retry it, or upload the file again."), retryable=True)
     stale = (Q(heartbeat_at__lt=now - stale_after) | Q(heartbeat_at__isnull=True, started_at__lt=now - stale_after)
@@ -319,11 +326,13 @@ class ImportJobHeartbeat:
         self._thread = threading.Thread(target=self._beat, name=f"import-job-{job_id}-heartbeat", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if connection.vendor == "postgresql":  # on SQLite it would only wait for the import's lock
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.every + 5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.every + 5)
 
     def _beat(self) -> None:
         try:
