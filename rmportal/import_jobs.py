@@ -157,7 +157,7 @@ def _stale_after() -> dt.timedelta:
 def import_job_claim(*, job_id: int, attempt: int | None = None, now: dt.datetime | None = None) -> bool:
     """Takes the job for this worker: a queued job, or a running one whose worker stopped beating
     (this is the same task delivered again after its worker died). ``attempt``, when given, must
-    be the job's current one. Counts as one run of the job."""
+    be the job's current one (``attempts`` counts the upload and each retry)."""
     now = now or timezone.now()
     stale = now - _stale_after()
     takeable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale) | Q(
@@ -172,11 +172,12 @@ def import_job_claim(*, job_id: int, attempt: int | None = None, now: dt.datetim
 def import_job_run(*, job_id: int, may_retry: bool = False, attempt: int | None = None) -> ImportJob | None:
     """Imports the file of a queued job and records the outcome (DOMAIN 6). Idempotent: a job
     that another delivery of the task is running, or that has finished, is left alone and None is
-    returned; a job left running by a dead worker is taken over (``import_job_claim``). A rejected file fails the job with its (row, column, reason) errors, at most
-    ``MAX_ERRORS`` of them, and stores nothing. A transient database or broker error puts the job
-    back in the queue and is raised again when ``may_retry``; any other error fails the job with a
-    general message and is logged. Not atomic itself: the import is one transaction of its own,
-    and the job row must show its state while that runs."""
+    returned; a job left running by a dead worker is taken over (``import_job_claim``). A
+    rejected file fails the job with its (row, column, reason) errors, at most ``MAX_ERRORS`` of
+    them, and stores nothing. A transient database or broker error puts the job back in the queue
+    and is raised again when ``may_retry``; any other error fails the job with a general message
+    (the file kept for a retry) and is logged. Not atomic itself: the import is one transaction of
+    its own, and the job row must show its state while that runs."""
     if not import_job_claim(job_id=job_id, attempt=attempt):
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
