@@ -121,3 +121,10 @@ def test_a_control_character_in_the_query_string_answers_400(client_of, hr):
     for name in ("careers:attrition", "performance:bonus", "performance:pool-list"):
         response = client_of(hr).get(reverse(name) + "?period=%00")
         assert response.status_code == 400, name
+
+
+def test_a_control_character_in_an_api_query_answers_the_apis_json_error(client, hr):
+    client.force_login(hr.user)
+    response = client.get("/api/v1/appraisals/?grade=%02")
+    assert response.status_code == 400
+    assert set(response.json()) == {"detail", "errors"}
