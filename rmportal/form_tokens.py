@@ -9,6 +9,10 @@ redirect (it did what was asked), the redirect is kept as the outcome; any other
 shown again with its errors, a preview) frees the token. A post whose token was spent is answered
 with the first post's redirect and a message that it was already done; a second post sent while
 the first still runs waits for it (the unique index), then gets the same answer.
+
+Forms whose view queues background work (an upload, "run now") carry no token: their task is
+published when the view's own transaction commits, inside the view, so that the view can answer
+that the worker is unreachable; a second click queues a second run, which waits for the first.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import FormSubmission
+from rmportal.errors import ApplicationError
 
 FIELD = "form_token"
 KEEP_FOR = dt.timedelta(days=7)
@@ -43,6 +48,7 @@ def form_post_once(request, token: str, view):
     spent = FormSubmission.objects.filter(token=token, user=request.user).first()
     if spent is not None:
         return _replay(request, spent)
+    response = None
     try:
         with transaction.atomic():
             try:
@@ -61,6 +67,12 @@ def form_post_once(request, token: str, view):
         if spent is None:  # another user's token: nothing of theirs is shown
             return HttpResponseRedirect(request.get_full_path())
         return _replay(request, spent)
+    except ApplicationError as exc:
+        if response is None:
+            raise
+        # What the view did is committed; only something queued to follow the commit failed (its
+        # own service recorded that): the user is told on the page the view answered with.
+        messages.error(request, exc.message)
     return response
 
 

@@ -131,3 +131,12 @@ def test_business_data_written_with_the_broker_down_is_stored_and_answered(broke
         business_data_changed.send(sender=None, months=[dt.date(2026, 3, 1)])
     assert time.monotonic() - started < ANSWER_WITHIN
     assert "not queued for recomputing" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_time_form_whose_queued_work_fails_after_commit_answers_with_the_message(broker_down, client_of, hr):
+    # Run-now forms carry no token; should one be posted with a token all the same, the publish
+    # fails once the token's transaction commits: the page says so instead of answering 500.
+    response = client_of(hr).post(reverse("operations:runs"), {"run-kind": "reminders", "run-key": "",
+                                                              "form_token": "once"}, follow=True)
+    assert response.status_code == 200 and UNREACHABLE in response.content.decode()
