@@ -34,7 +34,6 @@ from functools import cached_property
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
@@ -48,7 +47,7 @@ from clients.models import Assignment, Branch, Employee, Region, Role
 from clients.selectors import latest_month
 from performance.periods import month_end
 from rmportal import scoping
-from rmportal.dashboard_cache import dashboard_cached
+from rmportal.dashboard_cache import dashboard_cached, queryset_key
 
 T = TypeVar("T")
 
@@ -570,12 +569,8 @@ class Dashboard:
         """What the figures depend on besides the data: the role and the SQL of the RMs it may
         see (every other table is restricted by the same scope), the filters, the day, the
         language of the labels."""
-        try:
-            scope = str(self.people.query)
-        except EmptyResultSet:
-            scope = "none"
         f = self.filters
-        return (scoping.role_of(self.user), scope, f.period, f.region, f.branch, f.sequence, self.today,
+        return (scoping.role_of(self.user), queryset_key(self.people), f.period, f.region, f.branch, f.sequence, self.today,
                 translation.get_language())
 
     def _cached(self, section: str, compute: Callable[[], T]) -> T:

@@ -567,7 +567,7 @@ class ExitListView(RoleRequiredMixin, TemplateView):
         # Valuing every handed-over client's contribution is the dashboards' heaviest read: kept
         # until the data changes, per scope and filter (the SQL of the restricted exits).
         outflow = dashboard_cached("exits:outflow", (
-            scoping.role_of(user), str(exits.query), timezone.localdate(), translation.get_language()),
+            scoping.role_of(user), exits, timezone.localdate(), translation.get_language()),
             lambda: selectors.exit_outflow(user, exits=exits)).value
         return super().get_context_data(
             filterset=filterset, total=outflow["total"], count=len(outflow["rows"]),

@@ -698,6 +698,12 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The worker running the job writes this every few seconds: a job whose heartbeat stopped
+    # lost its worker.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    # How many times it was queued (the upload, then each retry); a task carries the attempt it
+    # was queued for, so that a stale message never takes over a later attempt.
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch=None)  # imports are HR's (bank-wide)
@@ -781,3 +787,22 @@ class ImportBatchRow(models.Model):
 
     def __str__(self):
         return f"{self.batch_id} {self.model} {self.object_pk} {self.action}"
+
+
+class FormSubmission(models.Model):
+    """A form post that did something, by the one-time token rendered in its form: the same
+    form posted again (a double click, a reload, a resent request) is answered with the first
+    post's outcome instead of doing it twice. The unique token makes two posts at the same
+    moment take turns: the second waits for the first's transaction, then finds its row."""
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    outcome_url = models.CharField(_("outcome"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self):
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ Each group of RMs costs a fixed number of queries whatever its size.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from performance.models import Appraisal, AppraisalLine, Indicator, Scheme, Targ
 from performance.periods import Period
 from performance.scoring import (MissingTarget, grade_for, rescale, score_bands, score_inverse, score_manual,
                                  score_ratio, total_score)
+from rmportal.celery import job_lock
 from rmportal.errors import ApplicationError
 from rmportal.history import CHANGED, CREATED, history_snapshot
 
@@ -182,6 +184,22 @@ def appraisal_run(*, period: str | Period, branch_code: str | None = None, reaso
         if indicators:
             applicable[scheme.branch_id] = (scheme, indicators)
             result.schemes.append(scheme.code)
+    # Two runs of the same period and branch (the command, beat, HR's "run now", late data) take
+    # turns on one lock per branch, in code order so that overlapping runs never deadlock: the
+    # second finds the first's appraisals stored and recomputes them in place.
+    with contextlib.ExitStack() as locks:
+        for code in sorted(scheme.branch.code for scheme, _indicators in applicable.values()):
+            locks.enter_context(job_lock(appraisal_lock_key(period, code)))
+        _run(applicable, period, result, reason, now)
+    return result
+
+
+def appraisal_lock_key(period: Period, branch_code: str) -> str:
+    """The lock computing one branch's appraisals of a period holds (rmportal.celery.job_lock)."""
+    return f"appraisals:{period.key}:{branch_code}"
+
+
+def _run(applicable: dict, period: Period, result: RunResult, reason: str, now) -> None:
     # The metrics of all RMs whose schemes value clients the same way come from one pass over the
     # period's rows; scoring and writing then go by chunks of RMs.
     methods: dict[int, list[int]] = {}
@@ -201,7 +219,6 @@ def appraisal_run(*, period: str | Period, branch_code: str | None = None, reaso
         if group:
             with transaction.atomic():
                 _compute_group(group, period, metrics, result, reason, now)
-    return result
 
 
 def appraisals_refresh_for_months(*, months, reason: str = "") -> list[RunResult]:

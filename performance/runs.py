@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from performance.models import ScheduledRun, Scheme
 from performance.periods import MONTH, Period
 from rmportal import scoping
+from rmportal.celery import task_publish
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
@@ -107,7 +108,8 @@ def scheduled_job_request(*, kind: str, key: str, by, branch_code: str | None = 
     """Queues a job on behalf of ``by`` once the current transaction commits: the appraisals of a
     period (YYYY-MM, YYYY-Qn, YYYY), of every branch with an active scheme or of ``branch_code``
     alone (DOMAIN 3.3), the retention-risk scores of a month (YYYY-MM), or today's reminders (no
-    key). Only HR may (ScheduledRun's ``trigger`` action). Returns the key used."""
+    key). Only HR may (ScheduledRun's ``trigger`` action). Returns the key used. An unreachable
+    broker raises WorkerUnreachable (an ApplicationError) when the transaction commits."""
     if not scoping.may(by, "trigger", ScheduledRun):
         raise ApplicationError(_("Only HR may start a scheduled job."))
     key = (key or "").strip()
@@ -136,5 +138,6 @@ def scheduled_job_request(*, kind: str, key: str, by, branch_code: str | None = 
         ScheduledRun.Kind.RETENTION: retention_start.si(month=key, triggered_by=by.pk),
         ScheduledRun.Kind.REMINDERS: reminders_daily.si(day=key, triggered_by=by.pk),
     }[kind]
-    transaction.on_commit(signature.delay)
+    # Published once, without retries: an unreachable broker answers WorkerUnreachable at once.
+    transaction.on_commit(lambda: task_publish(signature))
     return key

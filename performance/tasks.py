@@ -20,12 +20,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from performance.appraisals import appraisal_run, appraisals_refresh_for_months
+from performance.appraisals import appraisal_lock_key, appraisal_run, appraisals_refresh_for_months
 from performance.models import ScheduledRun, Scheme
 from performance.periods import Period
 from performance.runs import (scheduled_run_branch_done, scheduled_run_branch_failed, scheduled_run_finish,
                               scheduled_run_start)
-from rmportal.celery import TRANSIENT_ERRORS, job_lock
+from rmportal.celery import TRANSIENT_ERRORS, WorkerUnreachable, job_lock, task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,8 @@ def appraisals_branch(self, run_id: int, period: str, branch_code: str) -> dict:
         return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                 "frozen": result.frozen}
 
-    return branch_step(self, run_id=run_id, branch_code=branch_code, lock=f"appraisals:{period}:{branch_code}",
-                       work=work)
+    return branch_step(self, run_id=run_id, branch_code=branch_code,
+                       lock=appraisal_lock_key(Period.parse(period), branch_code), work=work)
 
 
 @shared_task(autoretry_for=(*TRANSIENT_ERRORS, IntegrityError), retry_backoff=5, retry_backoff_max=300,
@@ -181,4 +181,14 @@ def late_data_recompute_queue(months) -> None:
     """Queues ``appraisals_refresh`` once the transaction that changed the data has committed."""
     keys = sorted({m.isoformat() for m in months})
     if keys:
-        transaction.on_commit(lambda: appraisals_refresh.delay(keys))
+        transaction.on_commit(lambda: _refresh_publish(keys))
+
+
+def _refresh_publish(keys: list[str]) -> None:
+    # The data is stored already: an unreachable broker must not turn its request into an error.
+    # The appraisals stay as they were until the next run or the next change of the same months.
+    try:
+        task_publish(appraisals_refresh.si(keys))
+    except WorkerUnreachable:
+        logger.warning("appraisals of the months %s were not queued for recomputing: the broker is unreachable",
+                       ", ".join(keys))

@@ -3,15 +3,20 @@ scheduled task shares: the errors worth a retry and the lock that keeps one job 
 """
 import contextlib
 import hashlib
+import logging
 import os
 
 from celery import Celery
+
+from rmportal.errors import ApplicationError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmportal.settings.base")
 
 app = Celery("rmportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:
@@ -56,3 +61,39 @@ def job_lock(key: str):
             # Closing the session releases its locks: a lock left behind on a reused connection
             # would hold every other worker back.
             connection.close()
+
+
+def _publish_errors() -> tuple[type[BaseException], ...]:
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return BrokerError, RedisConnectionError, RedisTimeoutError, OSError
+
+
+PUBLISH_ERRORS = _publish_errors()
+"""What an unreachable broker raises on publish."""
+
+
+class WorkerUnreachable(ApplicationError):
+    """The broker did not take the task: nothing was started."""
+
+    def __init__(self):
+        from django.utils.translation import gettext as _
+
+        super().__init__(_("The background worker is unreachable: nothing was started. "
+                           "Try again in a few minutes; if it persists, tell the administrators."))
+
+
+def task_publish(signature, *, queue: str | None = None):
+    """Sends ``signature`` to the broker now, once, without waiting for a result: a broker that
+    does not answer costs the request about two seconds (the connect timeout) and raises
+    WorkerUnreachable, instead of publish retries that would keep the page waiting."""
+    options = {"retry": False, "ignore_result": True}
+    if queue:
+        options["queue"] = queue
+    try:
+        return signature.apply_async(**options)
+    except PUBLISH_ERRORS as exc:
+        logger.warning("the broker did not take %s: %s", signature.task, exc)
+        raise WorkerUnreachable() from exc

@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -76,7 +77,18 @@ def dashboard_data_changed() -> None:
         transaction.on_commit(_bump)
 
 
+def queryset_key(queryset: models.QuerySet) -> str:
+    """A queryset as a key part: its SQL, or a mark of its model when it can match nothing (Django
+    then builds no SQL at all)."""
+    try:
+        return str(queryset.query)
+    except EmptyResultSet:
+        return f"{queryset.model._meta.label}:none"
+
+
 def _part(value) -> str:
+    if isinstance(value, models.QuerySet):
+        return queryset_key(value)
     if isinstance(value, models.Model):
         return f"{value._meta.label}:{value.pk}"
     if isinstance(value, (list, tuple)):

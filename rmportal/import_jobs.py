@@ -8,25 +8,35 @@ A job uploaded from the page is previewed first (``confirm_first``): the worker 
 as a dry run and the job waits, "awaiting confirmation", with the figures per branch and month
 in ``preview``; once the uploader confirms it is queued again ("confirmed") and stored, the
 stored rows recorded as the job's import batch.
+
+The file is dropped when the job succeeds
+or its file is rejected; a job that failed for any other reason (its worker died, the broker or
+the database was away) keeps it, and HR can retry it from its page.
+
+While a job runs, its worker writes ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds (a thread
+of its own, and every progress report). A job whose heartbeat is older than ``STALE_AFTER`` lost
+its worker: the sweep (beat, every minute) fails it, and the redelivered task of the same attempt
+takes it over instead of skipping it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import io
 import logging
+import threading
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import ImportJob
-from rmportal.celery import TRANSIENT_ERRORS
+from rmportal.celery import TRANSIENT_ERRORS, WorkerUnreachable, task_publish
 from rmportal.errors import ApplicationError, UploadTooLarge
 from rmportal.importing import (CHECKING, DELETE_CONFIRM_SHARE, MAX_ERRORS, RECOMPUTING, STORING,
                                 DeletionNotConfirmed, ImportRejected, ImportResult, importer_for, run_import)
@@ -37,6 +47,8 @@ logger = logging.getLogger(__name__)
 Status = ImportJob.Status
 FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED})
 SETTLED = FINISHED | {Status.AWAITING}
+WAITING = (Status.QUEUED, Status.CONFIRMED)
+"""Queued for a worker: to be checked (and previewed), or confirmed and to be stored."""
 """States the page stops polling in."""
 STAGE_LABELS = {
     CHECKING: gettext_lazy("Checking the rows"),
@@ -88,7 +100,9 @@ def import_job_create(*, kind: str, fileobj, filename: str, user, replace: bool 
     IMPORT_MAX_UPLOAD_BYTES raises UploadTooLarge. ``replace`` also deletes what the file lacks in
     its branches (and months), for kinds that offer it. ``confirm_first`` previews the import (a
     dry run) and waits for ``import_job_confirm``; ``confirm_delete`` allows a replace to delete
-    more than 5 % of a branch-month's rows."""
+    more than 5 % of a branch-month's rows. When the broker cannot be
+    reached, the job is failed with that message (its file kept for a retry) and WorkerUnreachable
+    is raised as the transaction commits."""
     importer_class = importer_for(kind)  # ApplicationError for an unknown kind
     if not importer_class.may_import(user):
         raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": kind})
@@ -103,14 +117,8 @@ def import_job_create(*, kind: str, fileobj, filename: str, user, replace: bool 
                     confirm_first=confirm_first, confirm_delete=confirm_delete)
     job.full_clean(exclude=["content"])  # an empty file is the import's to report
     job.save()
-    _queue(job.pk)
+    transaction.on_commit(lambda: _queue(job.pk, job.attempts))
     return job
-
-
-def _queue(job_id: int) -> None:
-    from clients.tasks import import_job_execute  # the task module imports this one
-
-    transaction.on_commit(lambda: import_job_execute.delay(job_id))
 
 
 @transaction.atomic
@@ -130,7 +138,7 @@ def import_job_confirm(*, job_id: int, user, rows_to_delete: int | None = None) 
             "count": job.preview.get("deleted", 0), "share": int(DELETE_CONFIRM_SHARE * 100)})
     job.status, job.confirm_delete = Status.CONFIRMED, risky
     job.save(update_fields=["status", "confirm_delete"])
-    _queue(job.pk)
+    transaction.on_commit(lambda: _queue(job.pk, job.attempts))
     return job
 
 
@@ -146,6 +154,47 @@ def import_job_cancel(*, job_id: int, user) -> ImportJob:
     return job
 
 
+@transaction.atomic
+def import_job_retry(*, job_id: int, user) -> ImportJob:
+    """Queues a failed job again with the file it kept (a worker died, the broker or the database
+    was away): a new attempt, so that a late message of the old one leaves it alone. The user
+    must be one who may import the kind (HR)."""
+    job = ImportJob.objects.restrict(user).select_for_update().filter(pk=job_id).first()
+    if job is None:
+        raise ApplicationError(_("There is no such import."))
+    importer_class = importer_for(job.kind)
+    if not importer_class.may_import(user):
+        raise PermissionDenied(_("You may not import %(kind)s.") % {"kind": job.kind})
+    if not import_job_retryable(job):
+        raise ApplicationError(_("Only an import that failed without a verdict on its file can be retried; "
+                                 "upload the file again."))
+    job.attempts += 1
+    job.status, job.stage, job.rows_done, job.rows_total = Status.QUEUED, "", 0, 0
+    job.errors, job.result = [], {}
+    job.started_at = job.finished_at = job.heartbeat_at = None
+    job.save(update_fields=["attempts", "status", "stage", "rows_done", "rows_total", "errors", "result",
+                            "started_at", "finished_at", "heartbeat_at"])
+    transaction.on_commit(lambda: _queue(job.pk, job.attempts))
+    return job
+
+
+def import_job_retryable(job: ImportJob) -> bool:
+    """A failed job whose file was kept (it was never judged) can be queued again."""
+    return job.status == Status.FAILED and bool(job.result.get("retryable"))
+
+
+def _queue(job_id: int, attempt: int) -> None:
+    from clients.tasks import import_job_execute  # the task module imports this one
+
+    try:
+        task_publish(import_job_execute.si(job_id, attempt=attempt))
+    except WorkerUnreachable as exc:
+        # No worker will ever take it: failed now, with the file kept for a retry.
+        ImportJob.objects.filter(pk=job_id, status__in=WAITING, attempts=attempt).update(
+            **_failed(exc.message, retryable=True), finished_at=timezone.now())
+        raise
+
+
 def _read_all(fileobj) -> bytes:
     if hasattr(fileobj, "chunks"):
         fileobj.seek(0)
@@ -154,26 +203,56 @@ def _read_all(fileobj) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
-def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
+HEARTBEAT_EVERY = 20
+"""Seconds between two heartbeats of a running job."""
+STALE_AFTER = dt.timedelta(minutes=2)
+"""A running job without a heartbeat for this long lost its worker."""
+
+ABANDONED_AFTER = dt.timedelta(minutes=75)
+"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died,
+whatever its heartbeat says."""
+
+
+def _stale_after() -> dt.timedelta:
+    # On SQLite no other connection can write while the import's transaction holds the file's
+    # write lock, heartbeats included: there only the task's time limit tells a dead worker.
+    return STALE_AFTER if connection.vendor == "postgresql" else ABANDONED_AFTER
+
+
+def import_job_claim(*, job_id: int, attempt: int | None = None, now: dt.datetime | None = None) -> bool:
+    """Takes the job for this worker: a queued job, or a running one whose worker stopped beating
+    (this is the same task delivered again after its worker died). ``attempt``, when given, must
+    be the job's current one (``attempts`` counts the upload and each retry)."""
+    now = now or timezone.now()
+    stale = now - _stale_after()
+    takeable = Q(status__in=WAITING) | Q(status=Status.RUNNING, heartbeat_at__lt=stale) | Q(
+        status=Status.RUNNING, heartbeat_at__isnull=True, started_at__lt=stale)
+    jobs = ImportJob.objects.filter(takeable, pk=job_id)
+    if attempt is not None:
+        jobs = jobs.filter(attempts=attempt)
+    return bool(jobs.update(status=Status.RUNNING, started_at=now, heartbeat_at=now, stage=CHECKING,
+                            rows_done=0, rows_total=0))
+
+
+def import_job_run(*, job_id: int, may_retry: bool = False, attempt: int | None = None) -> ImportJob | None:
     """Imports the file of a queued job and records the outcome (DOMAIN 6). Idempotent: a job
-    that is no longer queued (another delivery of the task took it) is left alone and None is
-    returned. A rejected file fails the job with its (row, column, reason) errors, at most
-    ``MAX_ERRORS`` of them, and stores nothing. A transient database or broker error puts the job
-    back in the queue and is raised again when ``may_retry``; any other error fails the job with a
-    general message and is logged. Not atomic itself: the import is one transaction of its own,
-    and the job row must show its state while that runs."""
-    waiting = ImportJob.objects.filter(pk=job_id).values_list("status", "confirm_first").first()
-    if waiting is None or waiting[0] not in (Status.QUEUED, Status.CONFIRMED):
-        return None
-    queued_as, confirm_first = waiting
-    dry_run = confirm_first and queued_as == Status.QUEUED  # a page upload's first run: the preview
-    claimed = ImportJob.objects.filter(pk=job_id, status=queued_as).update(
-        status=Status.RUNNING, started_at=timezone.now(), stage=CHECKING, rows_done=0, rows_total=0)
-    if not claimed:
+    that another delivery of the task is running, or that has finished, is left alone and None is
+    returned; a job left running by a dead worker is taken over (``import_job_claim``). A job
+    uploaded from the page (``confirm_first``) is first run as a dry run whose figures wait for
+    the uploader's confirmation; once confirmed it runs for real. A rejected file fails the job
+    with its (row, column, reason) errors, at most ``MAX_ERRORS`` of them, and stores nothing. A
+    transient database or broker error puts the job back in the queue and is raised again when
+    ``may_retry``; any other error fails the job with a general message (the file kept for a
+    retry) and is logged. Not atomic itself: the import is one transaction of its own, and the
+    job row must show its state while that runs."""
+    if not import_job_claim(job_id=job_id, attempt=attempt):
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    dry_run = _previewing(job)
     language = job.language or settings.LANGUAGE_CODE
     progress = ImportJobProgress(job_id)
+    heartbeat = ImportJobHeartbeat(job_id)
+    heartbeat.start()
     with translation.override(language):
         try:
             result = run_import(job.kind, io.BytesIO(bytes(job.content)), filename=job.filename,
@@ -190,19 +269,20 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
             if may_retry:
                 _release_broken_connection()
                 ImportJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-                    status=queued_as, started_at=None, stage="", rows_done=0, rows_total=0)
+                    status=_waiting_status(job), started_at=None, heartbeat_at=None, stage="", rows_done=0,
+                    rows_total=0)
                 raise
             logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
             _release_broken_connection()
             outcome = _failed(_("The import stopped on a database or queue error; nothing was stored. "
-                                "Upload the file again."))
+                                "Retry it, or upload the file again."), retryable=True)
         except SoftTimeLimitExceeded:
             logger.error("import job %s (%s, %s) ran out of time", job_id, job.kind, job.filename)
             outcome = _failed(_("The import took too long and was stopped; nothing was stored."))
         except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
             logger.exception("import job %s (%s, %s) failed", job_id, job.kind, job.filename)
             outcome = _failed(_("The import stopped on an unexpected error, which has been logged "
-                                "for the administrators."))
+                                "for the administrators."), retryable=True)
         else:
             if dry_run:
                 outcome = {"status": Status.AWAITING, "stage": "", "rows_done": result.rows,
@@ -218,25 +298,37 @@ def import_job_run(*, job_id: int, may_retry: bool = False) -> ImportJob | None:
                            "seconds": f"{result.seconds:.1f}", "message": " ".join(lines)},
             }
         finally:
+            heartbeat.stop()
             progress.close()
-    ImportJob.objects.filter(pk=job_id).update(**outcome, content=b"", finished_at=timezone.now())
+    if not outcome["result"].get("retryable"):
+        outcome["content"] = b""
+    ImportJob.objects.filter(pk=job_id).update(**outcome, finished_at=timezone.now())
     job.refresh_from_db()
     return job
 
 
-ABANDONED_AFTER = dt.timedelta(minutes=75)
-"""A job running this long has outlived its task's hard time limit (60 minutes): its worker died."""
-
-
-def import_jobs_abandoned_fail(*, now: dt.datetime | None = None) -> int:
-    """Fails the jobs still "running" long after their task's hard time limit: the worker that
-    ran them was killed. The import is one transaction, so nothing of their files was stored,
-    and the job page stops showing a progress that will never move. Returns the number failed."""
+def import_jobs_abandoned_fail(*, now: dt.datetime | None = None, stale_after: dt.timedelta | None = None) -> int:
+    """Fails the running jobs whose heartbeat stopped ``stale_after`` ago, or that have outlived
+    their task's hard time limit: the worker that ran them was killed. The import is one
+    transaction, so nothing of their files was stored; the file is kept for a retry, and the job
+    page stops showing a progress that will never move. Returns the number failed."""
     now = now or timezone.now()
+    stale_after = stale_after or _stale_after()
     outcome = _failed(_("The import was interrupted (its worker stopped); nothing was stored. "
-                        "Upload the file again."))
-    return ImportJob.objects.filter(status=Status.RUNNING, started_at__lt=now - ABANDONED_AFTER).update(
-        **outcome, content=b"", finished_at=now)
+                        "Retry it, or upload the file again."), retryable=True)
+    stale = (Q(heartbeat_at__lt=now - stale_after) | Q(heartbeat_at__isnull=True, started_at__lt=now - stale_after)
+             | Q(started_at__lt=now - ABANDONED_AFTER))
+    return ImportJob.objects.filter(stale, status=Status.RUNNING).update(**outcome, finished_at=now)
+
+
+def _previewing(job: ImportJob) -> bool:
+    """Whether the job's next run is the dry run of a page upload (not yet previewed)."""
+    return job.confirm_first and not job.preview
+
+
+def _waiting_status(job: ImportJob) -> str:
+    """The status a job waits in for a worker: confirmed once its preview was accepted."""
+    return Status.CONFIRMED if job.confirm_first and job.preview else Status.QUEUED
 
 
 def _preview(result: ImportResult) -> dict:
@@ -245,11 +337,13 @@ def _preview(result: ImportResult) -> dict:
             "risky_groups": result.risky_groups, "replace": result.replace}
 
 
-def _failed(message: str, *, errors=(), total: int = 0) -> dict:
+def _failed(message: str, *, errors=(), total: int = 0, retryable: bool = False) -> dict:
     listed = [{"row": error.row, "column": error.column, "reason": error.reason}
               for error in list(errors)[:MAX_ERRORS]]
-    return {"status": Status.FAILED, "stage": "", "errors": listed,
-            "result": {"message": str(message), "error_count": max(total, len(listed))}}
+    result = {"message": str(message), "error_count": max(total, len(listed))}
+    if retryable:
+        result["retryable"] = True
+    return {"status": Status.FAILED, "stage": "", "errors": listed, "result": result}
 
 
 def _release_broken_connection() -> None:
@@ -286,7 +380,7 @@ class ImportJobProgress:
         if stage == self._stage and now - self._written < self.MIN_INTERVAL:
             return
         self._stage, self._written = stage, now
-        values = {"stage": stage, "rows_done": done, "rows_total": max(total, done)}
+        values = {"stage": stage, "rows_done": done, "rows_total": max(total, done), "heartbeat_at": timezone.now()}
         if not connection.in_atomic_block:
             ImportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(**values)
         elif connection.vendor == "postgresql":
@@ -312,3 +406,37 @@ class ImportJobProgress:
             self._side.close()
             self._side = None
 
+
+
+class ImportJobHeartbeat:
+    """A thread that writes the job's ``heartbeat_at`` every ``HEARTBEAT_EVERY`` seconds while
+    the import runs. A thread's queries go through a database connection of its own, outside the
+    import's transaction, so each beat is visible at once; a worker that dies stops beating, and
+    the sweep sees it. A failed beat is logged and the next one tried."""
+
+    def __init__(self, job_id: int, every: float | None = None):
+        self.job_id = job_id
+        self.every = HEARTBEAT_EVERY if every is None else every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"import-job-{job_id}-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        if connection.vendor == "postgresql":  # on SQLite it would only wait for the import's lock
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.every + 5)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    ImportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                        heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("heartbeat of import job %s not written", self.job_id, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection

@@ -6,8 +6,10 @@ import csv
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, FormView
@@ -17,7 +19,7 @@ from rmportal.errors import ApplicationError
 from rmportal.import_batches import import_batch_undo, import_batch_undo_problem, import_batches
 from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_cancel, import_job_confirm, import_job_create,
                                   import_job_finished, import_job_needs_delete_confirmation, import_job_result_lines,
-                                  import_job_settled, import_jobs)
+                                  import_job_retry, import_job_retryable, import_job_settled, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
 from rmportal.validators import validate_upload_size
 from rmportal.views import RoleRequiredMixin
@@ -107,7 +109,7 @@ class ImportJobView(RoleRequiredMixin, DetailView):
         batch = getattr(job, "batch", None)
         return super().get_context_data(
             finished=import_job_finished(job), settled=import_job_settled(job),
-            stage_label=STAGE_LABELS.get(job.stage, ""),
+            stage_label=STAGE_LABELS.get(job.stage, ""), retryable=import_job_retryable(job),
             lines=import_job_result_lines(job), kind_label=getattr(kinds_for(self.request.user).get(job.kind),
                                                                    "label", job.kind),
             needs_delete_confirmation=import_job_needs_delete_confirmation(job), batch=batch,
@@ -172,6 +174,21 @@ class ImportBatchView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
+
+
+class ImportJobRetryView(RoleRequiredMixin, View):
+    """Queues a failed job again with the file it kept (the Retry button of its page)."""
+
+    allowed_roles = IMPORT_ROLES
+
+    def post(self, request, pk):
+        try:
+            import_job_retry(job_id=pk, user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, gettext("The import is queued again."))
+        return redirect("imports:job", pk=pk)
 
 
 class ImportTemplateView(RoleRequiredMixin, View):

@@ -4,6 +4,7 @@ bank-wide) polls itself until the job is finished."""
 import datetime as dt
 import io
 import logging
+import time
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -115,7 +116,8 @@ def test_transient_error_puts_the_job_back_in_the_queue_while_retries_remain(hr,
 
     import_job_run(job_id=job.pk, may_retry=False)  # the last attempt
     job.refresh_from_db()
-    assert job.status == "failed" and "Upload the file again" in job.result["message"]
+    assert job.status == "failed" and "upload the file again" in job.result["message"]
+    assert job.result["retryable"] and bytes(job.content) == FIVE_BRANCHES.encode()  # kept for a retry
 
 
 def test_a_job_already_taken_is_left_alone(hr):
@@ -130,17 +132,20 @@ def test_a_job_already_taken_is_left_alone(hr):
 def test_a_job_whose_worker_died_is_failed_by_the_sweep_and_a_live_one_is_not(hr):
     now = timezone.now()
     dead, live = (ImportJob.objects.create(kind="branches", filename=f"{name}.csv", content=b"x", created_by=hr.user,
-                                           status="running", started_at=now - age)
-                  for name, age in (("dead", dt.timedelta(minutes=76)), ("live", dt.timedelta(minutes=74))))
+                                           status="running", started_at=now - dt.timedelta(minutes=10),
+                                           heartbeat_at=now - age)
+                  for name, age in (("dead", dt.timedelta(minutes=3)), ("live", dt.timedelta(seconds=30))))
 
     assert import_jobs_abandoned_fail(now=now) == 1
 
     dead.refresh_from_db()
     live.refresh_from_db()
-    assert (dead.status, dead.finished_at, bytes(dead.content)) == ("failed", now, b"")
-    assert "interrupted" in dead.result["message"]
+    # The file is kept: the job can be retried.
+    assert (dead.status, dead.finished_at, bytes(dead.content)) == ("failed", now, b"x")
+    assert "interrupted" in dead.result["message"] and dead.result["retryable"]
     assert live.status == "running"
     assert import_jobs_abandoned_fail(now=now) == 0  # nothing left to sweep
+
 
 def test_only_a_role_the_kind_allows_may_create_a_job(branch_manager):
     with pytest.raises(PermissionDenied):
@@ -270,3 +275,64 @@ def test_recent_jobs_leave_the_stored_files_in_the_database(hr, running_job, dja
         jobs = list(import_jobs.import_jobs(hr.user)[:20])
     assert jobs == [running_job]
     assert "content" in jobs[0].get_deferred_fields()
+
+
+# --- heartbeat, takeover and retry --------------------------------------------------------------
+
+def beating_job(hr, *, beat_ago: dt.timedelta, attempts: int = 1) -> ImportJob:
+    now = timezone.now()
+    return ImportJob.objects.create(kind="branches", filename="b.csv", content=FIVE_BRANCHES.encode(),
+                                    created_by=hr.user, status="running", started_at=now - beat_ago,
+                                    heartbeat_at=now - beat_ago, attempts=attempts)
+
+
+def test_the_redelivered_task_takes_over_a_job_whose_worker_stopped_beating(hr):
+    job = beating_job(hr, beat_ago=import_jobs.STALE_AFTER + dt.timedelta(seconds=5))
+    assert import_job_run(job_id=job.pk, attempt=1).status == "succeeded"
+    assert Branch.objects.filter(code__startswith="B1").count() == 5
+
+
+def test_a_job_that_is_still_beating_or_queued_again_since_is_left_to_its_worker(hr):
+    beating = beating_job(hr, beat_ago=dt.timedelta(seconds=10))
+    retried = beating_job(hr, beat_ago=import_jobs.STALE_AFTER * 2, attempts=2)
+    assert import_job_run(job_id=beating.pk, attempt=1) is None
+    assert import_job_run(job_id=retried.pk, attempt=1) is None  # a message of the earlier attempt
+    assert set(ImportJob.objects.values_list("status", flat=True)) == {"running"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_thread_writes_through_its_own_connection_while_the_import_runs(hr):
+    job = beating_job(hr, beat_ago=dt.timedelta(minutes=1))
+    before = job.heartbeat_at
+    heartbeat = import_jobs.ImportJobHeartbeat(job.pk, every=0.05)
+    heartbeat.start()
+    time.sleep(0.5)
+    heartbeat.stop()
+    job.refresh_from_db()
+    assert job.heartbeat_at > before + dt.timedelta(seconds=50)
+
+
+def test_hr_retries_a_failed_job_with_its_kept_file(client_of, hr, django_capture_on_commit_callbacks):
+    job = ImportJob.objects.create(kind="branches", filename="b.csv", content=FIVE_BRANCHES.encode(),
+                                   created_by=hr.user, status="failed",
+                                   result={"message": "interrupted", "retryable": True})
+    page = client_of(hr).get(job_url(job)).content.decode()
+    assert 'id="import-retry"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(hr).post(reverse("imports:job-retry", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert response.status_code == 302
+    assert (job.status, job.attempts, bytes(job.content)) == ("succeeded", 2, b"")
+
+
+def test_a_rejected_file_is_not_retried_and_only_hr_may_retry(client_of, hr, branch_manager):
+    rejected = ImportJob.objects.create(kind="branches", filename="b.csv", content=b"", created_by=hr.user,
+                                        status="failed", result={"message": "bad rows"})
+    assert 'id="import-retry"' not in client_of(hr).get(job_url(rejected)).content.decode()
+    answer = client_of(hr).post(reverse("imports:job-retry", args=[rejected.pk]), follow=True)
+    assert "Only an import that failed" in answer.content.decode()
+    assert client_of(branch_manager).post(reverse("imports:job-retry", args=[rejected.pk])).status_code == 403
+    rejected.refresh_from_db()
+    assert (rejected.status, rejected.attempts) == ("failed", 1)

@@ -270,7 +270,7 @@ def test_beat_runs_the_monthly_job_on_the_first_and_reminders_every_day_in_the_b
 
 def test_late_data_queues_the_recompute_once_the_transaction_commits(monkeypatch, django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr(tasks.appraisals_refresh, "delay", lambda months: queued.append(months))
+    monkeypatch.setattr(tasks, "task_publish", lambda signature: queued.append(signature.args[0]))
     with django_capture_on_commit_callbacks(execute=True):
         announce_business_data_changed([dt.date(2026, 2, 1), dt.date(2026, 1, 1)])
         assert queued == []

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rmportal.middleware.ControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: it runs the view of a post with a form token, once per token.
+    "rmportal.form_tokens.OneTimeFormMiddleware",
 ]
 
 ROOT_URLCONF = "rmportal.urls"
@@ -80,6 +83,16 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default runs web, worker and beat on one file: writers take the lock when
+    # their transaction begins (no deadlocked upgrade from a read), wait up to 30 s for it, and
+    # readers never block the writer (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clients.User"
 
@@ -203,7 +216,13 @@ if REDIS_URL:
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
     # Redis redelivers an unacknowledged task after the visibility timeout: longer than the
     # longest task and the longest retry countdown.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+    # A broker that does not answer must fail a publish within seconds (the page then says
+    # nothing was started), not hang the request.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60, "socket_connect_timeout": 2,
+                                       "socket_timeout": 5}
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
 else:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("in", "processed", "results", "control"):
@@ -234,11 +253,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=7),
         "options": {"expires": 6 * 60 * 60},
     },
-    # Every hour: import jobs left "running" by a worker that died are marked failed.
-    "hourly-import-sweep": {
+    # Every night: spent form tokens older than a week are forgotten.
+    "form-tokens-forget": {
+        "task": "clients.tasks.form_submissions_forget_task",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Every minute: import jobs whose worker stopped beating (it died) are marked failed.
+    "import-sweep": {
         "task": "clients.tasks.import_jobs_sweep",
-        "schedule": crontab(minute=15),
-        "options": {"expires": 30 * 60},
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
 }
 
@@ -249,7 +274,8 @@ _database = DATABASES["default"]
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX") or "rmportal-" + hashlib.sha256(
     f'{_database.get("HOST", "")}:{_database.get("PORT", "")}/{_database.get("NAME", "")}'.encode()).hexdigest()[:12]
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    # Fails open: with Redis down the pages and the API answer uncached and unthrottled.
+    CACHES = {"default": {"BACKEND": "rmportal.cache.FailOpenRedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": CACHE_KEY_PREFIX}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
