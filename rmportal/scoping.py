@@ -24,6 +24,10 @@ ALL_ROLES = frozenset({RM, DEPARTMENT_HEAD, BRANCH_MANAGER, REVIEWER, HR})
 
 VIEW = "view"
 
+READ_ONLY_GROUP = "api-readonly"
+"""Members of this Django group are read-only accounts: they may view what their role sees and
+nothing else, on the pages and in the API alike."""
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -75,13 +79,27 @@ def role_of(user) -> str | None:
     return None
 
 
+def is_read_only_account(user) -> bool:
+    """Whether the user is in the read-only group (asked once per request)."""
+    if user is None or not user.is_authenticated:
+        return False
+    cached = getattr(user, "_read_only_account", None)
+    if cached is None:
+        cached = user.groups.filter(name=READ_ONLY_GROUP).exists()
+        user._read_only_account = cached
+    return cached
+
+
 def may(user, action: str, model) -> bool:
-    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside)."""
+    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside).
+    A read-only account may only view."""
     role = role_of(user)
     if role is None:
         return False
     if action == VIEW:
         return True
+    if is_read_only_account(user):
+        return False
     allowed = model.scope.actions.get(action)
     return allowed is not None and role in allowed
 
