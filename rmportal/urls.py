@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from rmportal import views
 
@@ -23,8 +23,9 @@ urlpatterns = [
     path("api/v1/", include("rmportal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page is for people: a login page rather than a JSON refusal (the schema itself
-    # needs an authenticated token or session, SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]).
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
+    # needs an authenticated token or session, SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]). Its
+    # start-up script is fetched from the page's own address (?script), never written inline.
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
 ]
 
 handler400 = "rmportal.views.bad_request"
