@@ -93,7 +93,8 @@ def _is_api(request) -> bool:
 
 
 def _api_error(detail, status: int) -> JsonResponse:
-    return JsonResponse({"detail": str(detail), "errors": {}}, status=status)
+    return JsonResponse({"detail": str(detail), "errors": {}}, status=status,
+                        json_dumps_params={"ensure_ascii": False})
 
 
 def bad_request(request, exception):

@@ -168,7 +168,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # WhiteNoise serves static files in every environment, DEBUG or not. Here straight from the
 # source folders (nothing to collect for `make run`); production serves what `collectstatic`
-# gathered into STATIC_ROOT, with hashed names cached for a year and compressed copies.
+# gathered into STATIC_ROOT, with hashed names cached for a year and gzip copies.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

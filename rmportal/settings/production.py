@@ -27,6 +27,6 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # Static files after `python manage.py collectstatic`: hashed names (cached for a year by
-# WhiteNoise) with gzip and Brotli copies.
+# WhiteNoise) with gzip copies (and Brotli ones when the brotli package is installed).
 WHITENOISE_USE_FINDERS = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
