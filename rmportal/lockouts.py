@@ -9,7 +9,7 @@ from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Value
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -31,13 +31,17 @@ def lockout_response(request, original_response=None, credentials=None):
 
 
 def locked_attempts(*, now: dt.datetime | None = None) -> QuerySet[AccessAttempt]:
-    """User names and addresses locked now, the latest attempt first; each row carries ``locked_until``."""
+    """User names and addresses locked now, the latest attempt first; each row carries
+    ``locked_until`` and the employee's ``name`` (None for a user name nobody has)."""
+    from clients.models import Employee
+
     now = now or timezone.now()
     cool_off = get_cool_off()
     return (AccessAttempt.objects
             .filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gt=now - cool_off)
             .annotate(locked_until=ExpressionWrapper(
-                F("attempt_time") + Value(cool_off, output_field=DurationField()), output_field=DateTimeField()))
+                          F("attempt_time") + Value(cool_off, output_field=DurationField()), output_field=DateTimeField()),
+                      name=Subquery(Employee.objects.filter(employee_no=OuterRef("username")).values("name")[:1]))
             .order_by("-attempt_time", "username"))
 
 
