@@ -139,3 +139,16 @@ def test_the_admin_lists_the_attempts_for_unlocking(client, rm):
     response = admin.get(reverse("admin:axes_accessattempt_changelist"))
 
     assert response.status_code == 200 and "RM001" in response.content.decode()
+
+
+def test_behind_the_proxy_the_forwarded_address_counts_not_the_one_the_client_claims(client, rm, settings):
+    settings.BEHIND_PROXY = True
+    for claimed in ("1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4", "5.5.5.5"):
+        client.post(reverse("login"), {"username": "RM001", "password": "wrong"},
+                    HTTP_X_FORWARDED_FOR=f"{claimed}, 10.1.2.3")
+
+    response = client.post(reverse("login"), {"username": "RM001", "password": PASSWORD},
+                           HTTP_X_FORWARDED_FOR="9.9.9.9, 10.1.2.3")
+
+    assert response.status_code == 429
+    assert AccessAttempt.objects.get(username="RM001").ip_address == "10.1.2.3"

@@ -1,9 +1,8 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 import hashlib
 import os
-from pathlib import Path
-
 from datetime import timedelta
+from pathlib import Path
 
 import dj_database_url
 import plotly
@@ -122,9 +121,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "rmportal.lockouts.lockout_response"
-# Behind a proxy, the client's address is the first of X-Forwarded-For (the proxy sets it).
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if env_bool("DJANGO_BEHIND_PROXY") else ("REMOTE_ADDR",))
+# The address counted: the connection's, or behind a proxy (DJANGO_BEHIND_PROXY) the one it forwards.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+AXES_CLIENT_IP_CALLABLE = "rmportal.authentication.client_address"
 
 # A session ends after SESSION_IDLE_SECONDS without a request: every request renews the cookie.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", "1800"))

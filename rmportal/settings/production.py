@@ -4,7 +4,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import STORAGES, env_bool
+from .base import BEHIND_PROXY, STORAGES, env_bool
 
 if not os.environ.get("DJANGO_SECRET_KEY"):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
@@ -16,7 +16,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto: trust it only when told to, since a
 # client could otherwise claim HTTPS itself.
-if env_bool("DJANGO_BEHIND_PROXY"):
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Browsers remember to use HTTPS only for this long (a year by default; 0 turns HSTS off). The
 # preload flag only allows submitting the domain to the browsers' HTTPS-only list; nothing is
