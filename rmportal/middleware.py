@@ -1,4 +1,6 @@
-"""Project middleware: read-only accounts, and no caching of pages that show client data."""
+"""Project middleware: idle sessions, read-only accounts, and no caching of pages that show client data."""
+import time
+
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -6,6 +8,27 @@ from django.utils.cache import add_never_cache_headers
 from rmportal.scoping import is_read_only_account
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+RENEWED_KEY = "_renewed_at"
+RENEW_AFTER_SECONDS = 60
+
+
+class SessionRenewalMiddleware:
+    """A session ends SESSION_COOKIE_AGE (SESSION_IDLE_SECONDS) after it was last renewed, and a
+    logged-in user's request renews it. At most once a minute: renewing writes the session, and a
+    busy page should not write it on every request. So a session ends between one minute short of
+    the idle time and the idle time after the last request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(RENEWED_KEY, 0) >= RENEW_AFTER_SECONDS:
+                session[RENEWED_KEY] = now  # a changed session is saved with a fresh expiry
+        return self.get_response(request)
 
 
 class ReadOnlyAccountMiddleware:

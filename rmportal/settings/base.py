@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "rmportal.middleware.SessionRenewalMiddleware",
     "rmportal.middleware.ReadOnlyAccountMiddleware",
     "rmportal.middleware.NoStoreMiddleware",
     # Last, as django-axes requires: it turns a refused login into the lockout page.
@@ -125,9 +126,9 @@ AXES_LOCKOUT_CALLABLE = "rmportal.lockouts.lockout_response"
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
 AXES_CLIENT_IP_CALLABLE = "rmportal.authentication.client_address"
 
-# A session ends after SESSION_IDLE_SECONDS without a request: every request renews the cookie.
+# A session ends after SESSION_IDLE_SECONDS without a request (rmportal.middleware.SessionRenewalMiddleware
+# renews it, at most once a minute).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", "1800"))
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
