@@ -13,6 +13,12 @@ RENEWED_KEY = "_renewed_at"
 RENEW_AFTER_SECONDS = 60
 
 
+def session_renewed_at_login(sender, request, user, **kwargs):
+    """Logging in starts a fresh session: the first requests after it need not renew it."""
+    if request is not None and hasattr(request, "session"):
+        request.session[RENEWED_KEY] = int(time.time())
+
+
 class SessionRenewalMiddleware:
     """A session ends SESSION_COOKIE_AGE (SESSION_IDLE_SECONDS) after it was last renewed, and a
     logged-in user's request renews it. At most once a minute: renewing writes the session, and a

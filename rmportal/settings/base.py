@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "careers",
     "axes",
     "csp",
+    "rmportal.apps.RmportalConfig",
 ]
 
 MIDDLEWARE = [
