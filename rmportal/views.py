@@ -98,13 +98,15 @@ def _api_error(detail, status: int) -> JsonResponse:
 
 
 def bad_request(request, exception):
-    if isinstance(exception, RequestDataTooBig):
-        if _is_api(request):
-            return _api_error(_("The request is too large."), 413)
-        return defaults.bad_request(request, exception, template_name="400.html")
+    too_large = isinstance(exception, RequestDataTooBig)
     if _is_api(request):
+        if too_large:
+            return _api_error(_("The request is too large."), 413)
         return _api_error(_("Bad request."), 400)
-    return defaults.bad_request(request, exception, template_name="400.html")
+    response = defaults.bad_request(request, exception, template_name="400.html")
+    if too_large:
+        response.status_code = 413
+    return response
 
 
 def permission_denied(request, exception):

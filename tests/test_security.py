@@ -269,8 +269,19 @@ def test_a_too_large_api_request_is_json_413():
 
     response = views.bad_request(request, RequestDataTooBig("too big"))
 
-    assert response.status_code == 413
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert set(json.loads(response.content)) == {"detail", "errors"}
+
+
+def test_a_too_large_form_is_a_413_page(client_of, rm, mine, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    url = reverse("clients:interaction-create", kwargs={"client_no": "C-MINE"})
+
+    response = client_of(rm).post(url, {"interaction-kind": "visit", "interaction-comment": "x" * 500})
+
+    assert response.status_code == 413
+    assert 'class="site-header"' in response.content.decode()
+    assert not Interaction.objects.exists()
 
 
 # --- Read-only accounts -----------------------------------------------------------------------
