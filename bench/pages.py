@@ -177,8 +177,12 @@ def start_server(args) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "rmportal.settings.production",
            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-           "DJANGO_SECURE_COOKIES": "0",  # plain HTTP on the loopback
+           # plain HTTP on the loopback: no secure cookies, no redirect to HTTPS, no HSTS
+           "DJANGO_SECURE_COOKIES": "0", "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_HSTS_SECONDS": "0",
            "LOG_LEVEL": "WARNING"}
+    # Production serves the collected, hashed static files.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                   cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "rmportal.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--timeout", "120", "--log-level", "warning"],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 # Role names are defined here (not in clients.models) so that this module has no model imports.
 RM = "rm"
@@ -23,6 +23,10 @@ BRANCH_ROLES = frozenset({DEPARTMENT_HEAD, BRANCH_MANAGER})
 ALL_ROLES = frozenset({RM, DEPARTMENT_HEAD, BRANCH_MANAGER, REVIEWER, HR})
 
 VIEW = "view"
+
+READ_ONLY_GROUP = "api-readonly"
+"""Members of this Django group are read-only accounts: they may view what their role sees and
+nothing else, on the pages and in the API alike."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,17 @@ def employee_of(user):
     cached = getattr(user, "_employee_cache", False)
     if cached is not False:
         return cached
+    from django.contrib.auth import get_user_model
+
     from clients.models import Employee
 
-    employee = Employee.objects.select_related("branch").filter(user_id=user.pk).first()
+    # Whether the account is read-only comes with the same query (every page asks both).
+    memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef("user_id"), group__name=READ_ONLY_GROUP)
+    employee = (Employee.objects.select_related("branch").annotate(in_read_only_group=Exists(memberships))
+                .filter(user_id=user.pk).first())
     user._employee_cache = employee
+    if employee is not None:
+        user._read_only_account = employee.in_read_only_group
     return employee
 
 
@@ -75,13 +86,27 @@ def role_of(user) -> str | None:
     return None
 
 
+def is_read_only_account(user) -> bool:
+    """Whether the user is in the read-only group (asked once per request)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if getattr(user, "_read_only_account", None) is None:
+        employee_of(user)  # reads the membership with the employee record
+    if getattr(user, "_read_only_account", None) is None:  # an account without an employee record
+        user._read_only_account = user.groups.filter(name=READ_ONLY_GROUP).exists()
+    return user._read_only_account
+
+
 def may(user, action: str, model) -> bool:
-    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside)."""
+    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside).
+    A read-only account may only view."""
     role = role_of(user)
     if role is None:
         return False
     if action == VIEW:
         return True
+    if is_read_only_account(user):
+        return False
     allowed = model.scope.actions.get(action)
     return allowed is not None and role in allowed
 

@@ -2,18 +2,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-READ_ONLY_GROUP = "api-readonly"
-"""Members of this Django group are read-only service accounts: every unsafe method is refused."""
-
-
-def is_read_only_account(user) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    cached = getattr(user, "_api_read_only", None)
-    if cached is None:
-        cached = user.groups.filter(name=READ_ONLY_GROUP).exists()
-        user._api_read_only = cached
-    return cached
+# The group and the test live with the rest of who-may-do-what; re-exported for the API.
+from rmportal.scoping import READ_ONLY_GROUP, is_read_only_account  # noqa: F401
 
 
 class ReadOnlyServiceAccount(BasePermission):
