@@ -22,6 +22,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 RENEWED_KEY = "_renewed_at"
 RENEW_AFTER_SECONDS = 60
+POLL_HEADER = "X-Portal-Poll"
+"""Sent by a page part that refreshes itself (a job's progress): not a sign that anyone is there."""
 
 
 class ControlCharactersMiddleware:
@@ -51,14 +53,15 @@ class SessionRenewalMiddleware:
     """A session ends SESSION_COOKIE_AGE (SESSION_IDLE_SECONDS) after it was last renewed, and a
     logged-in user's request renews it. At most once a minute: renewing writes the session, and a
     busy page should not write it on every request. So a session ends between one minute short of
-    the idle time and the idle time after the last request."""
+    the idle time and the idle time after the last request. A page part that refreshes itself
+    (``POLL_HEADER``) does not renew it: a page left open is not a user at work."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         session = getattr(request, "session", None)
-        if session is not None and request.user.is_authenticated:
+        if session is not None and request.user.is_authenticated and POLL_HEADER not in request.headers:
             now = int(time.time())
             if now - session.get(RENEWED_KEY, 0) >= RENEW_AFTER_SECONDS:
                 session[RENEWED_KEY] = now  # a changed session is saved with a fresh expiry

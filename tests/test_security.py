@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from clients.models import Client as BankClient
 from clients.models import Interaction
 from rmportal import scoping, views
-from rmportal.middleware import RENEW_AFTER_SECONDS, RENEWED_KEY
+from rmportal.middleware import POLL_HEADER, RENEW_AFTER_SECONDS, RENEWED_KEY
 from tests.api_mixins import api_client_for, make_read_only
 from tests.factories import ClientFactory
 
@@ -68,6 +68,14 @@ def test_a_session_ends_after_the_idle_time_and_a_request_renews_it(client_of, r
     # Renewed less than a minute ago: the next request does not write the session again.
     browser.get(url)
     assert Session.objects.get().expire_date == renewed
+
+    # A page part that refreshes itself is no sign of a user at work: it does not renew.
+    a_minute_passes()
+    before_poll = Session.objects.get().expire_date
+    browser.get(url, headers={POLL_HEADER: "1"})
+    assert Session.objects.get().expire_date == before_poll
+    browser.get(url)  # the same request from the user does renew it
+    assert Session.objects.get().expire_date > before_poll
 
     # Idle past the end: the next request is asked to log in.
     Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
