@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from rmportal.validators import validate_ascii_digits
 
 # Fields whose text Django turns into a number or a date: a full-width digit would pass.
-_DIGIT_FIELDS = (forms.DateField, forms.DateTimeField, forms.DecimalField, forms.IntegerField, forms.FloatField)
+_DIGIT_FIELDS = (forms.DateField, forms.DateTimeField, forms.DecimalField, forms.IntegerField)
 
 
 def text_field(model, name: str, **kwargs) -> forms.CharField:

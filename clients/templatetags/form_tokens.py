@@ -1,10 +1,10 @@
 """``{% form_token %}``: the one-time token of a form that must be done once (rmportal.form_tokens)."""
-from django import template
+from django.template import Library
 from django.utils.html import format_html
 
 from rmportal.form_tokens import FIELD, form_token_new
 
-register = template.Library()
+register = Library()
 
 
 @register.simple_tag
