@@ -52,6 +52,7 @@ from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
+from django.db.models import IntegerField
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
@@ -1260,9 +1261,11 @@ def batch_created_rows_in_use(*, batch, derived: Iterable[str] = ()) -> str | No
             if relation.many_to_many or related_label in derived:
                 continue
             column = relation.field.attname
-            # Rows of the batch itself are put back or removed by the same undo.
-            pointing = (related._base_manager.filter(**{f"{column}__in": created})
-                        .exclude(pk__in=Row.objects.filter(batch=batch, model=related_label).values("object_pk")))
+            pointing = related._base_manager.filter(**{f"{column}__in": created})
+            if isinstance(related._meta.pk, IntegerField):  # batches record rows by integer key
+                # Rows of the batch itself are put back or removed by the same undo.
+                pointing = pointing.exclude(
+                    pk__in=Row.objects.filter(batch=batch, model=related_label).values("object_pk"))
             target = pointing.order_by(column).values_list(column, flat=True).first()
             if target is not None:
                 return _("The %(model)s “%(object)s”, created by this import, now has %(what)s that did not "
