@@ -282,8 +282,8 @@ class LevelImporter(Importer):
     @classmethod
     def undo_prepare(cls, *, batch) -> None:
         # The undo puts the ranks back in one statement: park the levels changing rank first.
-        ranks = dict(ImportBatchRow.objects.filter(batch=batch, model=Level._meta.label_lower, action=UPDATED)
-                     .values_list("object_pk", "before__rank"))
+        ranks = {pk: before["rank"] for pk, before in ImportBatchRow.objects.filter(
+            batch=batch, model=Level._meta.label_lower, action=UPDATED).values_list("object_pk", "before")}
         _levels_park([level for level in Level.objects.filter(pk__in=list(ranks)).order_by("pk")
                       if level.rank != ranks[level.pk]])
 

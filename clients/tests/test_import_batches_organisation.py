@@ -320,3 +320,21 @@ def test_command_undoes_an_employees_import_and_refuses_with_the_reason(branch, 
     assert f"Batch {batch.pk} undone" in out.getvalue()
     assert not Employee.objects.filter(employee_no="E001").exists()
     assert not User.objects.filter(username="E001").exists()
+
+
+def test_the_portable_recording_and_undo_restore_organisation_rows_exactly(branch, sister_branch, rm, other_rm,
+                                                                           levels, monkeypatch):
+    """Other databases record the before-images and put them back through the ORM."""
+    before = [rows(model) for model in (Region, Branch, Level, Employee, User, Client, Assignment)]
+    monkeypatch.setattr("django.db.connection.vendor", "portable")
+    batches = [
+        imported("branches", BRANCH_HEADER, "B05,Riverside,R05,East", "B01,Main st.,R05,East"),
+        imported("levels", LEVEL_HEADER, "p,Personal,A,Assistant,2,1.0", "p,Personal,B,Senior,1,1.3"),
+        imported("employees", EMPLOYEE_HEADER, "E001,Li Na,B02,rm,p,A,2021-03-01,", "RM002,Wang,B01,rm,p,B,2020-01-01,"),
+        imported("clients", CLIENT_HEADER, "C001,Acme,individual,mass,B01,RM001,2025-06-01,,,"),
+    ]
+    batches.append(imported("clients", CLIENT_HEADER, "C001,Acme Ltd,individual,mass,B01,RM002,2025-06-01,2025-08-01,,"))
+    for batch in reversed(batches):
+        import_batch_undo(batch_id=batch.pk)
+    monkeypatch.undo()
+    assert [rows(model) for model in (Region, Branch, Level, Employee, User, Client, Assignment)] == before
