@@ -1269,7 +1269,7 @@ def batch_created_rows_in_use(*, batch, derived: Iterable[str] = ()) -> str | No
             target = pointing.order_by(column).values_list(column, flat=True).first()
             if target is not None:
                 return _("The %(model)s “%(object)s”, created by this import, now has %(what)s that did not "
-                         "come from it; undoing the import would remove them.") % {
+                         "come from this import, so it cannot be removed.") % {
                     "model": model._meta.verbose_name, "object": model._base_manager.get(pk=target),
                     "what": related._meta.verbose_name_plural}
     return None
