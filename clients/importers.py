@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
@@ -70,6 +71,7 @@ from rmportal.importing import (
     Table,
     TextColumn,
     assign_changed,
+    batch_created_rows_in_use,
     chunks,
     duplicate_message,
     lookup,
@@ -80,6 +82,11 @@ from rmportal.validators import validate_past_date, validate_period
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
+DERIVED_TABLES = frozenset({
+    "clients.bookmonth", "clients.clientcontribution", "clients.branchmonthcost", "careers.riskscore",
+    "careers.riskalert"})
+"""Tables of figures computed from other data: they do not keep an undo from removing the rows
+they were computed for (and go with them)."""
 
 
 UNKNOWN = {
@@ -102,10 +109,13 @@ def _counts_note(label: str, created: int, updated: int) -> str:
 
 @register_importer
 class BranchImporter(Importer):
-    """Upserts regions and branches by code."""
+    """Upserts regions and branches by code. Recorded for undo: a branch or region the import
+    created goes again unless it has since got employees, clients or other data."""
 
     kind = "branches"
     label = gettext_lazy("Regions and branches")
+    undoable = True
+    undo_restores_first = True  # a branch may have moved to a region the import created
     columns = (
         CodeColumn("branch_code", max_length=20),
         TextColumn("name", max_length=100),
@@ -139,8 +149,10 @@ class BranchImporter(Importer):
                 new_regions.append(Region(code=code, name=name))
             elif assign_changed(region, {"name": name}):
                 changed_regions.append(region)
+        self.record_rows(Region, UPDATED, [region.pk for region in changed_regions])
         Region.objects.bulk_create(new_regions)
         Region.objects.bulk_update(changed_regions, ["name"])
+        self.record_rows(Region, CREATED, [region.pk for region in new_regions])
         region_ids = {region.code: region.pk for region in [*existing_regions.values(), *new_regions]}
 
         existing = {branch.code: branch for branch in Branch.objects.filter(code__in=branches)}
@@ -152,23 +164,31 @@ class BranchImporter(Importer):
                 new.append(Branch(code=code, **attrs))
             elif assign_changed(branch, attrs):
                 changed.append(branch)
+        self.record_rows(Branch, UPDATED, [branch.pk for branch in changed])
         Branch.objects.bulk_create(new)
         Branch.objects.bulk_update(changed, ["name", "region"])
+        self.record_rows(Branch, CREATED, [branch.pk for branch in new])
         self.tally_keys({code: (code, "") for code in branches}, created=[b.code for b in new],
                         updated=[b.code for b in changed])
         return self.result(
             rows=table.rows_read,
             notes=[_counts_note(_("Regions"), len(new_regions), len(changed_regions))])
 
+    @classmethod
+    def undo_problem(cls, *, batch) -> str | None:
+        return batch_created_rows_in_use(batch=batch, derived=DERIVED_TABLES)
+
 
 # --- levels -----------------------------------------------------------------------------------
 
 @register_importer
 class LevelImporter(Importer):
-    """Upserts job sequences (by code) and their levels (by sequence and level code)."""
+    """Upserts job sequences (by code) and their levels (by sequence and level code). Recorded
+    for undo: a sequence or level the import created goes again unless it is in use since."""
 
     kind = "levels"
     label = gettext_lazy("Job sequences and levels")
+    undoable = True
     columns = (
         CodeColumn("sequence", max_length=30),
         TextColumn("sequence_name", max_length=100),
@@ -220,8 +240,10 @@ class LevelImporter(Importer):
                 new_sequences.append(JobSequence(code=code, name=name))
             elif assign_changed(sequence, {"name": name}):
                 changed_sequences.append(sequence)
+        self.record_rows(JobSequence, UPDATED, [sequence.pk for sequence in changed_sequences])
         JobSequence.objects.bulk_create(new_sequences)
         JobSequence.objects.bulk_update(changed_sequences, ["name"])
+        self.record_rows(JobSequence, CREATED, [sequence.pk for sequence in new_sequences])
         sequence_ids = {s.code: s.pk for s in [*existing_sequences.values(), *new_sequences]}
 
         new, changed, reranked = [], [], []
@@ -236,17 +258,15 @@ class LevelImporter(Importer):
                 reranked.append(level)
             if assign_changed(level, attrs):
                 changed.append(level)
+        self.record_rows(Level, UPDATED, [level.pk for level in changed])
         if reranked:
-            # Ranks are unique per sequence and checked row by row: park the moving levels on
-            # free ranks first so that two levels may swap places.
             final = {level.pk: level.rank for level in reranked}
-            for offset, level in enumerate(reranked):
-                level.rank = 32767 - offset
-            Level.objects.bulk_update(reranked, ["rank"])
+            _levels_park(reranked)
             for level in reranked:
                 level.rank = final[level.pk]
         Level.objects.bulk_create(new)
         Level.objects.bulk_update(changed, ["name", "rank", "bonus_coefficient"])
+        self.record_rows(Level, CREATED, [level.pk for level in new])
         sequence_codes = {pk: code for code, pk in sequence_ids.items()}
         self.tally_keys({key: ("", "") for key in levels},
                         created=[(sequence_codes[level.sequence_id], level.code) for level in new],
@@ -255,16 +275,40 @@ class LevelImporter(Importer):
             rows=table.rows_read,
             notes=[_counts_note(_("Job sequences"), len(new_sequences), len(changed_sequences))])
 
+    @classmethod
+    def undo_problem(cls, *, batch) -> str | None:
+        return batch_created_rows_in_use(batch=batch, derived=DERIVED_TABLES)
+
+    @classmethod
+    def undo_prepare(cls, *, batch) -> None:
+        # The undo puts the ranks back in one statement: park the levels changing rank first.
+        ranks = {pk: before["rank"] for pk, before in ImportBatchRow.objects.filter(
+            batch=batch, model=Level._meta.label_lower, action=UPDATED).values_list("object_pk", "before")}
+        _levels_park([level for level in Level.objects.filter(pk__in=list(ranks)).order_by("pk")
+                      if level.rank != ranks[level.pk]])
+
+
+def _levels_park(levels: list[Level]) -> None:
+    """Ranks are unique per sequence and checked row by row: moving levels are parked on free
+    ranks first, so that two levels may swap places."""
+    for offset, level in enumerate(levels):
+        level.rank = 32767 - offset
+    Level.objects.bulk_update(levels, ["rank"])
+
 
 # --- employees --------------------------------------------------------------------------------
 
 @register_importer
 class EmployeeImporter(Importer):
     """Upserts employees by employee_no; each gets a log-in account named after the employee_no
-    with an unusable password until one is set (DOMAIN 6)."""
+    with an unusable password until one is set (DOMAIN 6). Recorded for undo: an employee or
+    account the import created goes again unless the account has logged in or either has
+    since got data of its own (clients, appraisals, an API token …)."""
 
     kind = "employees"
     label = gettext_lazy("Employees")
+    undoable = True
+    undo_restores_first = True  # an employee may have been given an account the import created
     columns = (
         CodeColumn("employee_no", max_length=30),
         TextColumn("name", max_length=100),
@@ -330,8 +374,10 @@ class EmployeeImporter(Importer):
                 users[number] = user
             elif assign_changed(user, {"email": values["email"]}):
                 changed_users.append(user)
+        self.record_rows(User, UPDATED, [user.pk for user in changed_users])
         User.objects.bulk_create(new_users, batch_size=WRITE_BATCH)
         User.objects.bulk_update(changed_users, ["email"], batch_size=WRITE_BATCH)
+        self.record_rows(User, CREATED, [user.pk for user in new_users])
 
         new, changed = [], []
         for number, values, branch_id, level_id in planned:
@@ -343,9 +389,11 @@ class EmployeeImporter(Importer):
                 new.append(Employee(employee_no=number, **attrs))
             elif assign_changed(employee, attrs):
                 changed.append(employee)
+        self.record_rows(Employee, UPDATED, [employee.pk for employee in changed])
         Employee.objects.bulk_create(new, batch_size=WRITE_BATCH)
         Employee.objects.bulk_update(
             changed, ["name", "branch", "role", "level", "hired_on", "email", "user"], batch_size=WRITE_BATCH)
+        self.record_rows(Employee, CREATED, [employee.pk for employee in new])
         self.tally_keys({number: (values["branch_code"], "") for number, values, _b, _l in planned},
                         created=[e.employee_no for e in new], updated=[e.employee_no for e in changed])
         return self.result(
@@ -353,6 +401,16 @@ class EmployeeImporter(Importer):
             notes=[ngettext("%(count)d log-in account created (no password yet).",
                             "%(count)d log-in accounts created (no password yet).",
                             len(new_users)) % {"count": len(new_users)}])
+
+    @classmethod
+    def undo_problem(cls, *, batch) -> str | None:
+        created_users = ImportBatchRow.objects.filter(batch=batch, model=User._meta.label_lower, action=CREATED)
+        user = (User.objects.filter(pk__in=created_users.values("object_pk"), last_login__isnull=False)
+                .order_by("username").first())
+        if user is not None:
+            return _("The log-in account “%(name)s”, created by this import, has been used to log in since; "
+                     "undoing the import would remove it.") % {"name": user.username}
+        return batch_created_rows_in_use(batch=batch, derived=DERIVED_TABLES)
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -365,10 +423,15 @@ class ClientImporter(Importer):
     When an existing client's RM differs, the client moves on assigned_on (today when blank): the
     current assignment ends that day and the new one starts (rebalancing); a move cannot be dated
     before the current assignment's start. A lost client's assignment ends on lost_on. The RM
-    taking a client must be an active employee of the client's branch."""
+    taking a client must be an active employee of the client's branch.
+
+    Recorded for undo, assignments included: an undo puts the clients' fields and assignment
+    history back, removes the clients it created unless they have since got data of their own
+    (monthly business, call-backs …), and rebuilds the books from the earliest day it changed."""
 
     kind = "clients"
     label = gettext_lazy("Clients and their RMs")
+    undoable = True
     columns = (
         TextColumn("client_no", max_length=40, ascii_digits=True),
         TextColumn("name", max_length=200),
@@ -503,7 +566,9 @@ class ClientImporter(Importer):
         if report:
             return self.result()
 
+        self.record_rows(Client, UPDATED, [client.pk for client in changed_clients])
         Client.objects.bulk_create([client for client, _plan in new_clients], batch_size=WRITE_BATCH)
+        self.record_rows(Client, CREATED, [client.pk for client, _plan in new_clients])
         for client, assignment in new_clients:
             assignment.client = client
             started.append(assignment)
@@ -514,9 +579,11 @@ class ClientImporter(Importer):
         history = {"default_user": self.user, "default_change_reason": self.change_reason,
                    "batch_size": WRITE_BATCH}
         if ended:
+            self.record_rows(Assignment, UPDATED, [assignment.pk for assignment in ended])
             bulk_update_with_history(ended, Assignment, ["ended_on"], **history)
         if started:
             bulk_create_with_history(started, Assignment, **history)
+            self.record_rows(Assignment, CREATED, [assignment.pk for assignment in started])
         self._refresh_books(clients, ended, started)
         self.tally_keys({number: (values["branch_code"], "") for number, (_row, values) in rows.items()},
                         created=[client.client_no for client, _plan in new_clients],
@@ -529,6 +596,45 @@ class ClientImporter(Importer):
                             "%(count)d assignments closed because the client was lost.", closed)
                    % {"count": closed}])
 
+    @classmethod
+    def undo_problem(cls, *, batch) -> str | None:
+        return batch_created_rows_in_use(batch=batch, derived=DERIVED_TABLES)
+
+    @classmethod
+    def undo_reach(cls, *, batch) -> tuple[list[str], list[str]]:
+        """From the earliest day the batch moved, closed or reopened an existing client's
+        assignment to this month, at the clients' branches: the books it changed."""
+        changes = _assignment_changes(batch)
+        if not changes:
+            return [], []
+        month, last = min(day for _client, day in changes).replace(day=1), timezone.localdate().replace(day=1)
+        months = []
+        while month <= last:
+            months.append(f"{month:%Y-%m}")
+            month = _next_month(month)
+        branch_ids = set(Client.objects.filter(pk__in={client for client, _day in changes})
+                         .values_list("branch_id", flat=True))
+        branch_ids |= {image["branch_id"] for image in ImportBatchRow.objects.filter(
+            batch=batch, model=Client._meta.label_lower, action=UPDATED).values_list("before", flat=True)}
+        return months, sorted(Branch.objects.filter(pk__in=branch_ids).values_list("code", flat=True))
+
+    @classmethod
+    def after_undo(cls, *, batch) -> None:
+        # The undo changed who owned the clients from the days the import had changed it: the
+        # books are rebuilt from the earliest of them, as after the import (DOMAIN 2).
+        undo = ImportBatch.objects.get(undo_of=batch)
+        images = list(ImportBatchRow.objects.filter(batch=undo, model=Assignment._meta.label_lower)
+                      .exclude(action=CREATED).values_list("action", "before"))
+        days = {(image["client_id"], image["ended_on"] if action == UPDATED else image["started_on"])
+                for action, image in images}
+        branch_of = dict(Client.objects.filter(pk__in={client for client, _day in days})
+                         .values_list("pk", "branch_id"))
+        days = [dt.date.fromisoformat(day) for client, day in days if client in branch_of and day]
+        branch_ids = set(branch_of.values()) | {image["branch_id"] for image in ImportBatchRow.objects.filter(
+            batch=undo, model=Client._meta.label_lower, action=UPDATED).values_list("before", flat=True)}
+        if days:
+            books.book_months_refresh_since(since=min(days), branch_ids=branch_ids)
+
     @staticmethod
     def _refresh_books(clients: dict[str, Client], ended: list[Assignment], started: list[Assignment]) -> None:
         """A move, loss or return of an existing client changes who owned it from that day on:
@@ -539,6 +645,19 @@ class ClientImporter(Importer):
         if days:
             books.book_months_refresh_since(since=min(day for _branch, day in days),
                                             branch_ids={branch for branch, _day in days})
+
+
+def _assignment_changes(batch) -> set[tuple[int, dt.date]]:
+    """(client, day) of every assignment of an existing client that ``batch`` ended or started:
+    new clients have no business yet."""
+    rows = ImportBatchRow.objects.filter(batch=batch, model=Assignment._meta.label_lower)
+    created_clients = ImportBatchRow.objects.filter(batch=batch, model=Client._meta.label_lower,
+                                                    action=CREATED).values("object_pk")
+    changes = set()
+    for action, day in ((UPDATED, "ended_on"), (CREATED, "started_on")):
+        changes |= set(Assignment.objects.filter(pk__in=rows.filter(action=action).values("object_pk"))
+                       .exclude(client_id__in=created_clients).values_list("client_id", day))
+    return {(client, day) for client, day in changes if day is not None}
 
 
 def _employee_no(employees: dict[str, Employee], pk: int) -> str:

@@ -8,14 +8,16 @@ rows restored, created rows deleted — recomputes what depends on them (the kin
 batch of its own, whose rows hold the state the undo replaced.
 
 An undo is refused, with the reason, when the batch was undone already or is itself an undo,
-when a later batch (not itself undone) touched the same rows, or when an approved appraisal
-used the batch's months at its branches: approved figures are frozen (DOMAIN 3.3).
+when a later batch (not itself undone) touched the same rows, when the kind finds a row the
+batch created now in use by data that did not come from it (a new client since given monthly
+data, a new employee since given clients or logged in), or when an approved appraisal used the
+batch's months at its branches: approved figures are frozen (DOMAIN 3.3).
 """
 from __future__ import annotations
 
 from django.apps import apps
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,10 +78,14 @@ def import_batch_undo_problem(batch: ImportBatch) -> str | None:
              .values_list("batch_id", flat=True).order_by("batch_id").first())
     if later is not None:
         return _("A later import (batch %(batch)d) changed the same rows; undo that one first.") % {"batch": later}
-    if batch.months:
-        approved = Appraisal.objects.filter(period__in=_periods_of(batch.months), state__in=Appraisal.FROZEN)
-        if batch.branches and "*" not in batch.branches:  # "*": a bank-wide parameter, every branch
-            approved = approved.filter(branch__code__in=batch.branches)
+    problem = importer.undo_problem(batch=batch)
+    if problem:
+        return problem
+    months, branches = importer.undo_reach(batch=batch)
+    if months:
+        approved = Appraisal.objects.filter(period__in=_periods_of(months), state__in=Appraisal.FROZEN)
+        if branches and "*" not in branches:  # "*": a bank-wide parameter, every branch
+            approved = approved.filter(branch__code__in=branches)
         appraisal = approved.select_related("branch").order_by("period", "pk").first()
         if appraisal is not None:
             return _("An appraisal of %(period)s at branch %(branch)s that used these months has been approved; "
@@ -122,15 +128,31 @@ def import_batch_undo(*, batch_id: int, user=None) -> ImportBatch:
             else:
                 batch_rows_record(batch_id=undo.pk, model=model, action=undo_action,
                                   pks=list(pks.values_list("object_pk", flat=True)))
-    for model in reversed(models):
-        counts[DELETED] += _delete_created(batch, model)
-    for model in models:
-        counts[UPDATED] += _restore(batch, model, Action.UPDATED)
-        counts[CREATED] += _restore(batch, model, Action.DELETED)
-        label = model._meta.label_lower
-        pks = ImportBatchRow.objects.filter(batch=batch, model=label, action=DELETED).values("object_pk")
-        batch_rows_record(batch_id=undo.pk, model=model, action=CREATED,
-                          pks=list(pks.values_list("object_pk", flat=True)))
+    importer = importer_for(batch.kind)
+    importer.undo_prepare(batch=batch)
+    try:
+        with transaction.atomic():
+            if importer.undo_restores_first:
+                for model in models:
+                    counts[UPDATED] += _restore(batch, model, Action.UPDATED)
+            for model in reversed(models):
+                counts[DELETED] += _delete_created(batch, model)
+            for model in models:
+                if not importer.undo_restores_first:
+                    counts[UPDATED] += _restore(batch, model, Action.UPDATED)
+                counts[CREATED] += _restore(batch, model, Action.DELETED)
+                label = model._meta.label_lower
+                pks = ImportBatchRow.objects.filter(batch=batch, model=label, action=DELETED).values("object_pk")
+                batch_rows_record(batch_id=undo.pk, model=model, action=CREATED,
+                                  pks=list(pks.values_list("object_pk", flat=True)))
+            if connection.vendor == "postgresql":
+                # Foreign keys are checked at commit: check them here, where a clash can be told.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    except (IntegrityError, ProtectedError, RestrictedError):
+        raise ApplicationError(_("The rows cannot be put back as they were: data stored since the import "
+                                 "depends on them. Import a corrected file instead.")) from None
     for model in models:
         _history_write(batch, undo, model, user)
     undo.created, undo.updated, undo.deleted = counts[CREATED], counts[UPDATED], counts[DELETED]
@@ -138,7 +160,7 @@ def import_batch_undo(*, batch_id: int, user=None) -> ImportBatch:
                    for group in batch.groups]
     undo.save()
 
-    importer_for(batch.kind).after_undo(batch=batch)
+    importer.after_undo(batch=batch)
     transaction.on_commit(dashboard_data_changed)
     return undo
 

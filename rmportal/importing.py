@@ -52,6 +52,7 @@ from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
+from django.db.models import IntegerField
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
@@ -969,6 +970,9 @@ class Importer:
     """Whether the kind offers the replace mode (``self.replace``)."""
     undoable: ClassVar[bool] = False
     """Whether the kind records every row it changes (``record_rows``), so its batches can be undone."""
+    undo_restores_first: ClassVar[bool] = False
+    """Whether an undo puts the updated rows back before it removes the created ones: set it
+    when updated rows may point at rows the batch created (a branch moved to a new region)."""
     do_not_call_in_templates = True  # templates list the classes themselves
 
     def __init__(self, *, filename: str, user=None, progress: ProgressCallback | None = None,
@@ -994,6 +998,22 @@ class Importer:
         before-image) or has just created (their key) in its batch; see ``batch_rows_record``."""
         return batch_rows_record(batch_id=self.batch.pk, model=model, action=action, pks=pks,
                                  pk_sql=pk_sql, params=params)
+
+    @classmethod
+    def undo_problem(cls, *, batch) -> str | None:
+        """Why the kind's ``batch`` cannot be undone beyond the rules every batch follows (see
+        ``rmportal.import_batches``), or None."""
+        return None
+
+    @classmethod
+    def undo_reach(cls, *, batch) -> tuple[list[str], list[str]]:
+        """The months ("YYYY-MM") and branch codes whose figures undoing ``batch`` changes, for
+        the rule that approved appraisals stay frozen."""
+        return list(batch.months), list(batch.branches)
+
+    @classmethod
+    def undo_prepare(cls, *, batch) -> None:
+        """Called by an undo of ``batch`` once it recorded what it replaces and before it writes."""
 
     @classmethod
     def after_undo(cls, *, batch) -> None:
@@ -1221,6 +1241,38 @@ def batch_rows_record(*, batch_id: int, model, action: str, pks: Iterable[int] |
                                  for pk, before in images], ignore_conflicts=True)
         recorded += len(images)
     return recorded
+
+
+def batch_created_rows_in_use(*, batch, derived: Iterable[str] = ()) -> str | None:
+    """Why the rows ``batch`` created cannot be removed by an undo, or None: some row that did
+    not come from the batch now points at one of them (a client since given monthly data, an
+    employee since given clients). Tables in ``derived`` (app_label.model) hold figures computed
+    from other data, which go with the rows. One query per relation, whatever the batch's size."""
+    Row = apps.get_model("clients", "ImportBatchRow")
+    derived = set(derived)
+    labels = (Row.objects.filter(batch=batch, action=CREATED).values_list("model", flat=True)
+              .distinct().order_by("model"))
+    for label in labels:
+        model = apps.get_model(label)
+        created = Row.objects.filter(batch=batch, model=label, action=CREATED).values("object_pk")
+        for relation in model._meta.related_objects:
+            related = relation.related_model
+            related_label = related._meta.label_lower
+            if relation.many_to_many or related_label in derived:
+                continue
+            column = relation.field.attname
+            pointing = related._base_manager.filter(**{f"{column}__in": created})
+            if isinstance(related._meta.pk, IntegerField):  # batches record rows by integer key
+                # Rows of the batch itself are put back or removed by the same undo.
+                pointing = pointing.exclude(
+                    pk__in=Row.objects.filter(batch=batch, model=related_label).values("object_pk"))
+            target = pointing.order_by(column).values_list(column, flat=True).first()
+            if target is not None:
+                return _("The %(model)s “%(object)s”, created by this import, now has %(what)s that did not "
+                         "come from this import, so it cannot be removed.") % {
+                    "model": model._meta.verbose_name, "object": model._base_manager.get(pk=target),
+                    "what": related._meta.verbose_name_plural}
+    return None
 
 
 def run_import(kind: str, fileobj, *, filename: str, user=None,
