@@ -86,6 +86,7 @@ def _own(employee) -> Q:
 
 HR_ONLY = frozenset({scoping.HR})
 HR_AND_BRANCH = frozenset({scoping.HR, scoping.BRANCH_MANAGER})
+MANAGERS = scoping.MANAGER_ROLES
 
 
 class LevelChange(models.Model):
@@ -114,7 +115,7 @@ class LevelChange(models.Model):
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="employee__branch", own=_own, actions={"change": HR_ONLY})
+    scope = Scope(branch="employee__branch", own=_own, actions={"change": HR_ONLY, "browse": MANAGERS})
 
     class Meta:
         ordering = ["employee_id", "effective_on", "id"]
@@ -229,7 +230,7 @@ class CareerInterview(models.Model):
                                      validators=text_validators(TEXT_NOTE))
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="employee__branch", own=_own, actions={"change": HR_ONLY})
+    scope = Scope(branch="employee__branch", own=_own, actions={"change": HR_ONLY, "browse": MANAGERS})
 
     class Meta:
         ordering = ["employee_id", "-scheduled_on"]
@@ -270,7 +271,7 @@ class Exit(models.Model):
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="employee__branch", actions={"change": HR_ONLY})
+    scope = Scope(branch="employee__branch", actions={"change": HR_ONLY, "browse": MANAGERS, "analyse": MANAGERS})
 
     class Meta:
         ordering = ["-exit_on"]
@@ -339,7 +340,8 @@ class RiskBand(models.TextChoices):
 
 
 # Risk data is never shown to the RM it is about (DOMAIN 5): RMs have no own rows.
-RISK_SCOPE = Scope(branch="employee__branch", actions={"change": HR_AND_BRANCH})
+RISK_SCOPE = Scope(branch="employee__branch",
+                   actions={"change": HR_AND_BRANCH, "browse": HR_AND_BRANCH, "configure": HR_ONLY})
 
 
 class RiskScore(models.Model):

@@ -24,17 +24,15 @@ from careers.filtersets import CareerFilterSet, ExitFilterSet
 from careers.forms import (CareerGoalForm, CertificateForm, CertificateTypeForm, CommendationForm, ExitDetailsForm,
                            ExitOpenForm, GoalStatusForm, InterviewRecordForm, InterviewScheduleForm, JobSequenceForm,
                            LevelChangeForm, LevelForm, TrainingForm)
-from careers.models import (CareerGoal, CertificateType, Commendation, Exit, JobSequence, Level, LevelChange)
+from careers.models import (CareerGoal, CareerInterview, CertificateType, Commendation, Exit, JobSequence, Level,
+                            LevelChange)
 from clients.models import Assignment, Branch, Employee
 from rmportal import scoping
 from rmportal.dashboard_cache import dashboard_cached
 from rmportal.errors import ApplicationError
-from rmportal.views import ApplicationErrorFormMixin, RestrictedMixin, RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin, ApplicationErrorFormMixin, RestrictedMixin
 
 CHANGE, REASSIGN = "change", "reassign"
-# Lists of many employees: every role above the RM; ``restrict`` narrows them to the user's scope.
-MANAGER_ROLES = frozenset({scoping.DEPARTMENT_HEAD, scoping.BRANCH_MANAGER, scoping.REVIEWER, scoping.HR})
-HR_ROLES = LevelChange.scope.actions[CHANGE]
 PAGE_SIZE = 50
 
 
@@ -73,7 +71,7 @@ class CareersHomeView(LoginRequiredMixin, View):
 
 # --- job sequences and levels ---------------------------------------------------------------
 
-class SequenceListView(RoleRequiredMixin, ListView):
+class SequenceListView(ActionRequiredMixin, ListView):
     """Every role may read the career paths; HR changes them."""
 
     template_name = "careers/sequence_list.html"
@@ -83,10 +81,10 @@ class SequenceListView(RoleRequiredMixin, ListView):
         return selectors.job_sequences()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(may_change=scoping.role_of(self.request.user) in HR_ROLES, **kwargs)
+        return super().get_context_data(may_change=scoping.role_may(self.request.user, CHANGE, LevelChange), **kwargs)
 
 
-class SequenceDetailView(RoleRequiredMixin, DetailView):
+class SequenceDetailView(ActionRequiredMixin, DetailView):
     template_name = "careers/sequence_detail.html"
     context_object_name = "sequence"
     slug_field = slug_url_kwarg = "code"
@@ -96,14 +94,14 @@ class SequenceDetailView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(levels=selectors.sequence_levels(self.object),
-                                        may_change=scoping.role_of(self.request.user) in HR_ROLES, **kwargs)
+                                        may_change=scoping.role_may(self.request.user, CHANGE, LevelChange), **kwargs)
 
 
-class CareersFormView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
+class CareersFormView(ActionRequiredMixin, ApplicationErrorFormMixin, FormView):
     """A form on a page of its own; ``save`` calls the service and returns where to go next."""
 
     template_name = "careers/form.html"
-    allowed_roles = HR_ROLES
+    required_action = (CHANGE, LevelChange)
     heading = ""
     success_message = ""
 
@@ -232,10 +230,10 @@ class CertificateTypeView(CareersFormView):
 
 # --- career records ---------------------------------------------------------------------------
 
-class RecordListView(RoleRequiredMixin, ListView):
+class RecordListView(ActionRequiredMixin, ListView):
     """The RMs of the user's scope with level, next interview, expiring certificates and open goals."""
 
-    allowed_roles = MANAGER_ROLES
+    required_action = ("browse", LevelChange)
     template_name = "careers/record_list.html"
     context_object_name = "employees"
     paginate_by = PAGE_SIZE
@@ -350,7 +348,7 @@ class TrainingAddView(EmployeeFormView):
 
 
 class CommendationAddView(EmployeeFormView):
-    allowed_roles = Commendation.scope.actions[CHANGE]
+    required_action = (CHANGE, Commendation)
     form_class = CommendationForm
     heading = gettext_lazy("Record a commendation")
     success_message = gettext_lazy("The commendation was recorded.")
@@ -495,11 +493,11 @@ class ExitOpenView(EmployeeFormView):
 
 # --- promotion eligibility ------------------------------------------------------------------
 
-class EligibilityView(RoleRequiredMixin, TemplateView):
+class EligibilityView(ActionRequiredMixin, TemplateView):
     """Every active RM of the scope against the requirements of their level; the RMs eligible
     for six months or more without promotion, and the promotion candidates of the appraisal rules."""
 
-    allowed_roles = MANAGER_ROLES
+    required_action = ("browse", LevelChange)
     template_name = "careers/eligibility.html"
 
     def get_context_data(self, **kwargs):
@@ -523,10 +521,10 @@ class EligibilityView(RoleRequiredMixin, TemplateView):
 
 # --- career interviews ------------------------------------------------------------------------
 
-class InterviewListView(RoleRequiredMixin, TemplateView):
+class InterviewListView(ActionRequiredMixin, TemplateView):
     """When each RM's next career interview is due, the overdue ones first, with a count per branch."""
 
-    allowed_roles = MANAGER_ROLES
+    required_action = ("browse", CareerInterview)
     template_name = "careers/interview_list.html"
 
     def get_context_data(self, **kwargs):
@@ -553,10 +551,10 @@ class InterviewListView(RoleRequiredMixin, TemplateView):
 
 # --- exits ------------------------------------------------------------------------------------
 
-class ExitListView(RoleRequiredMixin, TemplateView):
+class ExitListView(ActionRequiredMixin, TemplateView):
     """Exits of the scope with what became of the handed-over clients against the bank's churn."""
 
-    allowed_roles = MANAGER_ROLES
+    required_action = ("browse", Exit)
     template_name = "careers/exit_list.html"
 
     def get_context_data(self, **kwargs):

@@ -20,14 +20,12 @@ from django.views.generic import TemplateView
 
 from careers import attrition, selectors
 from careers.forms_attrition import AttritionFilterForm
-from careers.views_risk import RISK_ROLES
+from careers.models import Exit, RiskScore
 from clients.templatetags.portal_money import money_in_unit, money_unit_label
 from rmportal import scoping
 from rmportal.exports import FORMATS, export_response
-from rmportal.views import RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin
 
-DASHBOARD_ROLES = frozenset({scoping.HR, scoping.REVIEWER, scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD})
-BACKTEST_ROLES = frozenset({scoping.HR})
 ROWS_SHOWN = attrition.ROWS_SHOWN
 
 
@@ -133,7 +131,7 @@ def _certificate_rows(board):
 class Export:
     header: Callable[[], list]
     rows: Callable[[attrition.Dashboard], Iterable[list]]
-    roles: frozenset = DASHBOARD_ROLES
+    required_action: tuple[str, type] = ("analyse", Exit)
 
 
 def _fixed(*titles) -> Callable[[], list]:
@@ -166,10 +164,10 @@ EXPORTS: dict[str, Export] = {
     "high-risk": Export(_fixed(L("Month scored"), L("Employee number"), L("RM"), L("Branch code"), L("Level"),
                                L("Score"), L("Top factors"), L("Clients"), L("Contribution, 12 months (CNY)"),
                                L("AUM (CNY)"), L("Affluent clients"), L("Private-banking clients")),
-                        _high_risk_rows, RISK_ROLES),
+                        _high_risk_rows, ("browse", RiskScore)),
     "backtest": Export(_fixed(L("Month"), L("RMs scored"), L("Left"), L("Share who left (%)"), L("AUC"),
                               L("Top 10 %"), L("Leavers in the top 10 %"), L("Precision in the top 10 % (%)"),
-                              L("Window")), _backtest_rows, BACKTEST_ROLES),
+                              L("Window")), _backtest_rows, ("configure", RiskScore)),
     "interviews-overdue": Export(_fixed(L("Employee number"), L("RM"), L("Branch code"), L("Last held"), L("Due"),
                                        L("Days overdue"), L("Scheduled")), _interview_rows),
     "not-promoted": Export(_fixed(L("Employee number"), L("RM"), L("Branch code"), L("Level"), L("Next level"),
@@ -240,11 +238,11 @@ def grid_chart(board: attrition.Dashboard) -> dict:
 
 # --- the page ----------------------------------------------------------------------------------
 
-class AttritionView(RoleRequiredMixin, TemplateView):
+class AttritionView(ActionRequiredMixin, TemplateView):
     """Headcount, exits and attrition rates with their trend and breakdowns, the reasons for
     leaving, the clients of leaving RMs, retention risk and the career items needing attention."""
 
-    allowed_roles = DASHBOARD_ROLES
+    required_action = ("analyse", Exit)
     template_name = "careers/attrition.html"
 
     def get(self, request, *args, **kwargs):
@@ -269,7 +267,7 @@ class AttritionView(RoleRequiredMixin, TemplateView):
         table = EXPORTS.get(request.GET.get("export"))
         if table is None:
             raise Http404
-        if scoping.role_of(request.user) not in table.roles:
+        if not scoping.role_may(request.user, *table.required_action):
             raise PermissionDenied
         fmt = request.GET.get("format", "csv")
         if fmt not in FORMATS or self.board is None:
@@ -285,9 +283,10 @@ class AttritionView(RoleRequiredMixin, TemplateView):
         return params.urlencode()
 
     def get_context_data(self, **kwargs):
-        role = scoping.role_of(self.request.user)
+        user = self.request.user
         context = super().get_context_data(form=self.form, board=self.board, export_query=self.query(),
-                                           may_see_names=role in RISK_ROLES, may_backtest=role in BACKTEST_ROLES,
+                                           may_see_names=scoping.role_may(user, "browse", RiskScore),
+                                           may_backtest=scoping.role_may(user, "configure", RiskScore),
                                            rows_shown=ROWS_SHOWN, **kwargs)
         board = self.board
         if board is None:

@@ -22,12 +22,9 @@ from careers import risk
 from careers.filtersets import RiskAlertFilterSet, RiskScoreFilterSet
 from careers.forms_risk import AlertResolveForm, AlertSnoozeForm, RiskSettingsForm
 from careers.models import RiskAlert, RiskScore
-from rmportal import scoping
 from rmportal.errors import ApplicationError
-from rmportal.views import ApplicationErrorFormMixin, RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin, ApplicationErrorFormMixin
 
-RISK_ROLES = frozenset({scoping.HR, scoping.BRANCH_MANAGER})
-HR_ROLES = frozenset({scoping.HR})
 PAGE_SIZE = 50
 BOOK_ROWS = 50
 """Clients listed on a page's book at risk, largest contribution first."""
@@ -48,11 +45,11 @@ def _book_context(book: risk.BookAtRisk) -> dict:
     return {"book": book, "book_clients": clients[:BOOK_ROWS], "book_more": max(0, len(clients) - BOOK_ROWS)}
 
 
-class ScoreListView(RoleRequiredMixin, TemplateView):
+class ScoreListView(ActionRequiredMixin, TemplateView):
     """The scores of a month (the latest by default), highest first, with each factor's points
     and the change since the month before."""
 
-    allowed_roles = RISK_ROLES
+    required_action = ("browse", RiskScore)
     template_name = "careers/risk_scores.html"
 
     def get_context_data(self, **kwargs):
@@ -79,11 +76,11 @@ class ScoreListView(RoleRequiredMixin, TemplateView):
             month=filterset.form.cleaned_data.get("month") if filterset.is_valid() else None, **kwargs)
 
 
-class ScoreDetailView(RoleRequiredMixin, TemplateView):
+class ScoreDetailView(ActionRequiredMixin, TemplateView):
     """One RM's score of a month: every factor with its parts and figures, what changed since the
     month before, the alert if one is open, and the book at risk."""
 
-    allowed_roles = RISK_ROLES
+    required_action = ("browse", RiskScore)
     template_name = "careers/risk_score_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -99,11 +96,11 @@ class ScoreDetailView(RoleRequiredMixin, TemplateView):
                                         alert=alert, history=history, **_book_context(book), **kwargs)
 
 
-class AlertListView(RoleRequiredMixin, TemplateView):
+class AlertListView(ActionRequiredMixin, TemplateView):
     """The alerts not yet resolved (or all, by the status filter), newest first, each with its
     book at risk."""
 
-    allowed_roles = RISK_ROLES
+    required_action = ("browse", RiskScore)
     template_name = "careers/risk_alerts.html"
 
     def get_context_data(self, **kwargs):
@@ -122,11 +119,11 @@ class AlertListView(RoleRequiredMixin, TemplateView):
                                         page_query=_page_query(self.request), **kwargs)
 
 
-class AlertDetailView(RoleRequiredMixin, TemplateView):
+class AlertDetailView(ActionRequiredMixin, TemplateView):
     """One alert: why it opened, the factors against the month before, the suggested action and
     the book at risk; acknowledge, snooze until a day, or resolve with a note."""
 
-    allowed_roles = RISK_ROLES
+    required_action = ("browse", RiskScore)
     template_name = "careers/risk_alert_detail.html"
     ACTIONS = ("acknowledge", "snooze", "resolve")
 
@@ -189,10 +186,10 @@ class AlertDetailView(RoleRequiredMixin, TemplateView):
         return redirect(reverse("risk:alert-detail", kwargs={"pk": self.alert.pk}))
 
 
-class SettingsView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
+class SettingsView(ActionRequiredMixin, ApplicationErrorFormMixin, FormView):
     """HR sets the weights and thresholds; the next scoring run uses them."""
 
-    allowed_roles = HR_ROLES
+    required_action = ("configure", RiskScore)
     template_name = "careers/risk_settings.html"
     form_class = RiskSettingsForm
 
@@ -208,10 +205,10 @@ class SettingsView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
         return super().get_context_data(current=risk.risk_settings_current(), **kwargs)
 
 
-class BacktestView(RoleRequiredMixin, TemplateView):
+class BacktestView(ActionRequiredMixin, TemplateView):
     """How well each month's scores ranked the RMs who left within the next six months."""
 
-    allowed_roles = HR_ROLES
+    required_action = ("configure", RiskScore)
     template_name = "careers/risk_backtest.html"
 
     def get_context_data(self, **kwargs):

@@ -1394,7 +1394,7 @@ class StatementImporter(Importer):
     kind = "statements"
     label = gettext_lazy("Financial statements")
     undoable = True
-    allowed_roles = FinancialStatement.scope.actions["change"]
+    required_action = ("change", "clients.FinancialStatement")
     columns = (
         TextColumn("client_no", max_length=40, ascii_digits=True),
         StatementPeriodColumn("period", validators=[validate_period]),

@@ -46,7 +46,7 @@ class Branch(models.Model):
                                verbose_name=_("region"))
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="pk", actions={"change": frozenset({scoping.HR})})
+    scope = Scope(branch="pk", actions={"change": frozenset({scoping.HR}), "home": scoping.MANAGER_ROLES})
 
     class Meta:
         ordering = ["code"]
@@ -90,7 +90,8 @@ class Employee(models.Model):
         branch="branch",
         own=lambda employee: Q(pk=employee.pk),
         actions={"change": frozenset({scoping.HR}),
-                 "reassign": frozenset({scoping.HR, scoping.BRANCH_MANAGER})},
+                 "reassign": frozenset({scoping.HR, scoping.BRANCH_MANAGER}),
+                 "unlock": frozenset({scoping.HR})},
     )
 
     class Meta:
@@ -706,7 +707,7 @@ class ImportJob(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=1)
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch=None)  # imports are HR's (bank-wide)
+    scope = Scope(branch=None, actions={"import": frozenset({scoping.HR})})  # imports are HR's (bank-wide)
 
     class Meta:
         ordering = ["-created_at"]
@@ -747,7 +748,7 @@ class ImportBatch(models.Model):
                                    related_name="undone_by", verbose_name=_("undo of"))
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch=None)  # imports are HR's (bank-wide)
+    scope = Scope(branch=None, actions={"import": frozenset({scoping.HR})})  # imports are HR's (bank-wide)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -26,7 +26,7 @@ from clients.models import Branch, Client, Employee
 from clients.views_statements import statement_section
 from rmportal import scoping
 from rmportal.errors import ApplicationError
-from rmportal.views import ApplicationErrorFormMixin, RestrictedMixin, RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin, ApplicationErrorFormMixin, RestrictedMixin
 
 INTERACT, REASSIGN, CHANGE = "interact", "reassign", "change"
 BRANCH_RMS_PAGE_SIZE = 25
@@ -210,11 +210,11 @@ class ClientDetailView(RestrictedMixin, DetailView):
         return complaints
 
 
-class HandoverView(RoleRequiredMixin, TemplateView):
+class HandoverView(ActionRequiredMixin, TemplateView):
     """Branch manager and HR: move one client, or the whole book after a preview, to other RMs of
     the branch; record that the RM left once the book is empty."""
 
-    allowed_roles = Employee.scope.actions[REASSIGN]
+    required_action = (REASSIGN, Employee)
     template_name = "clients/handover.html"
 
     @cached_property
@@ -336,7 +336,7 @@ class HandoverView(RoleRequiredMixin, TemplateView):
         return self._again(left_form=form)
 
 
-class ClientFormView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
+class ClientFormView(ActionRequiredMixin, ApplicationErrorFormMixin, FormView):
     """A form about one client, on a page of its own (and embedded in the client page)."""
 
     template_name = "clients/client_form.html"
@@ -362,7 +362,7 @@ class ClientFormView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
 
 
 class InteractionCreateView(ClientFormView):
-    allowed_roles = Client.scope.actions[INTERACT]
+    required_action = (INTERACT, Client)
     form_class = InteractionForm
     prefix = "interaction"
     heading = gettext_lazy("Record an interaction")
@@ -375,7 +375,7 @@ class InteractionCreateView(ClientFormView):
 
 
 class ComplaintOpenView(ClientFormView):
-    allowed_roles = Client.scope.actions[INTERACT]
+    required_action = (INTERACT, Client)
     form_class = ComplaintOpenForm
     prefix = "complaint"
     heading = gettext_lazy("Open a complaint")
@@ -388,7 +388,7 @@ class ComplaintOpenView(ClientFormView):
 
 
 class ComplaintResolveView(ClientFormView):
-    allowed_roles = Client.scope.actions[INTERACT]
+    required_action = (INTERACT, Client)
     form_class = ComplaintResolveForm
     heading = gettext_lazy("Resolve a complaint")
     success_message = gettext_lazy("The complaint was resolved.")
@@ -410,7 +410,7 @@ class ComplaintResolveView(ClientFormView):
 
 
 class ClientLostView(ClientFormView):
-    allowed_roles = Client.scope.actions[CHANGE]
+    required_action = (CHANGE, Client)
     restrict_action = CHANGE
     form_class = ClientLostForm
     prefix = "lost"

@@ -17,16 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _, ngettext
 from django.views.generic import ListView, TemplateView
 
-from careers.views_risk import RISK_ROLES
+from careers.models import RiskScore
 from clients import home, selectors
 from clients.filtersets import ClientFilterSet, ComplaintFilterSet
 from clients.models import Branch, Complaint
 from clients.templatetags.portal_money import money_in_unit, money_unit_label
 from rmportal import scoping
 from rmportal.exports import FORMATS, export_response
-from rmportal.views import RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin
 
-HOME_ROLES = frozenset({scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD, scoping.REVIEWER, scoping.HR})
 PAGE_SIZE = 50
 SPARK_WIDTH, SPARK_HEIGHT = Decimal(120), Decimal(28)
 
@@ -86,14 +85,14 @@ def branch_chart(trend: home.BookTrend | home.BookOverview) -> dict:
     }
 
 
-class BranchHomeView(RoleRequiredMixin, TemplateView):
+class BranchHomeView(ActionRequiredMixin, TemplateView):
     """A branch at a glance: its RMs' books and trend (the top and the bottom of the ranking by
     12-month profit contribution; the branch page and the export hold every RM), the appraisal
     period's progress, the last closed period's grades, the pool, retention alerts, career
     interviews, overdue complaints and the clients lost this month; every figure links to the list
     behind it. ``?format=csv|xlsx`` exports the full RM table."""
 
-    allowed_roles = HOME_ROLES
+    required_action = ("home", Branch)
     template_name = "clients/branch_home.html"
 
     @cached_property
@@ -132,7 +131,7 @@ class BranchHomeView(RoleRequiredMixin, TemplateView):
             home.complaints_overdue(user, branch=branch, now=now), home.LISTED)
         lost_clients, lost_count = home.first_rows_and_count(
             home.clients_lost(user, branch=branch, since=month_start), home.LISTED)
-        show_alerts = scoping.role_of(user) in RISK_ROLES
+        show_alerts = scoping.role_may(user, "browse", RiskScore)
         return super().get_context_data(
             branch=branch, books=books, rm_groups=rm_groups, month=books.month, chart=branch_chart(books),
             spark_width=SPARK_WIDTH, spark_height=SPARK_HEIGHT,

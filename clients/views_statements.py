@@ -23,7 +23,7 @@ from rmportal import scoping
 from rmportal.errors import ApplicationError
 from rmportal.exports import FORMATS, export_response
 from rmportal.importing import ImportRejected, importer_for, run_import
-from rmportal.views import RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin
 
 CHANGE, EXPLAIN = "change", "explain"
 STATEMENTS = "statements"
@@ -91,10 +91,10 @@ def client_page_url(client: Client, anchor: str = "statements") -> str:
     return reverse("clients:client-detail", kwargs={"client_no": client.client_no}) + f"#{anchor}"
 
 
-class StatementEditView(RoleRequiredMixin, FormView):
+class StatementEditView(ActionRequiredMixin, FormView):
     """Enter a new period's statement, or edit one, line by line; the checks run on saving."""
 
-    allowed_roles = FinancialStatement.scope.actions[CHANGE]
+    required_action = (CHANGE, FinancialStatement)
     template_name = "clients/statement_form.html"
     form_class = StatementForm
 
@@ -143,10 +143,10 @@ class StatementEditView(RoleRequiredMixin, FormView):
         return redirect(client_page_url(self.client))
 
 
-class StatementFlagExplainView(RoleRequiredMixin, FormView):
+class StatementFlagExplainView(ActionRequiredMixin, FormView):
     """Record the decision on a flag with a note: explained, accepted or escalated."""
 
-    allowed_roles = StatementFlag.scope.actions[EXPLAIN]
+    required_action = (EXPLAIN, StatementFlag)
     template_name = "clients/statement_flag_explain.html"
     form_class = StatementFlagExplainForm
 
@@ -179,11 +179,11 @@ class StatementFlagExplainView(RoleRequiredMixin, FormView):
         return redirect(client_page_url(self.flag.client, f"flag-{self.flag.pk}"))
 
 
-class StatementUploadView(RoleRequiredMixin, FormView):
+class StatementUploadView(ActionRequiredMixin, FormView):
     """Upload a CSV or XLSX file of statements for the clients the user may change; the whole
     file is stored or nothing, then the checks run (DOMAIN 2.3, 6)."""
 
-    allowed_roles = FinancialStatement.scope.actions[CHANGE]
+    required_action = (CHANGE, FinancialStatement)
     template_name = "clients/statement_upload.html"
     form_class = StatementUploadForm
 
@@ -221,7 +221,7 @@ def worst_severity_label(rank: int) -> str:
     return str(severity.label) if severity else ""
 
 
-class StatementFlagListView(RoleRequiredMixin, ListView):
+class StatementFlagListView(ActionRequiredMixin, ListView):
     """Credit clients with open statement flags, worst first (DOMAIN 2.3): the branch manager's
     follow-up list. Each role sees its scope (RM: own clients, branch roles: the branch, reviewer:
     the region, HR: the bank); ?format=csv|xlsx exports the filtered list."""

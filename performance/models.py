@@ -206,6 +206,12 @@ class Appraisal(models.Model):
             "publish": frozenset({scoping.HR}),
             "reopen": frozenset({scoping.HR}),
             "respond": frozenset({scoping.RM}),
+            # Pages: the unit's appraisal table, the RM's own list, the queue, calibration, the run.
+            "browse": scoping.MANAGER_ROLES,
+            "view_own": frozenset({scoping.RM}),
+            "queue": frozenset({scoping.REVIEWER, scoping.HR}),
+            "calibrate": frozenset({scoping.REVIEWER, scoping.HR}),
+            "compute": HR_ONLY,
         },
     )
 
@@ -290,7 +296,8 @@ class BonusStatement(models.Model):
     computed_at = models.DateTimeField(_("computed at"), auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="branch", own=lambda e: Q(employee=e))
+    scope = Scope(branch="branch", own=lambda e: Q(employee=e),
+                  actions={"browse": frozenset({scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD, scoping.HR})})
 
     class Meta:
         ordering = ["period", "branch_id", "employee_id"]
@@ -311,7 +318,8 @@ class PerformancePool(models.Model):
     balance = models.DecimalField(_("balance"), **MONEY, default=Decimal("0"))
 
     objects = RestrictedQuerySet.as_manager()
-    scope = Scope(branch="branch", actions={"allocate": frozenset({scoping.DEPARTMENT_HEAD})})
+    scope = Scope(branch="branch", actions={"allocate": frozenset({scoping.DEPARTMENT_HEAD}),
+                                            "browse": scoping.MANAGER_ROLES})
 
     class Meta:
         verbose_name = _("performance pool")

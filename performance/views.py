@@ -45,15 +45,9 @@ from performance.workflow import (appeal_deadline, appraisal_acknowledge, apprai
 from rmportal import scoping
 from rmportal.errors import ApplicationError
 from rmportal.exports import FORMATS, export_response
-from rmportal.views import RestrictedMixin, RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin, RestrictedMixin
 
 S = Appraisal.State
-LIST_ROLES = frozenset({scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD, scoping.REVIEWER, scoping.HR})
-QUEUE_ROLES = CALIBRATION_ROLES = frozenset({scoping.REVIEWER, scoping.HR})
-BONUS_ROLES = frozenset({scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD, scoping.HR})
-POOL_ROLES = frozenset({scoping.BRANCH_MANAGER, scoping.DEPARTMENT_HEAD, scoping.REVIEWER, scoping.HR})
-MINE_ROLES = frozenset({scoping.RM})
-RUN_ROLES = Appraisal.scope.actions["approve"]
 ALLOCATE = "allocate"
 CENT = Decimal("0.01")
 PAGE_SIZE = 50
@@ -118,11 +112,11 @@ def appraisal_export_header() -> list[str]:
             _("Total score"), _("Grade"), _("State"), _("Missing inputs")]
 
 
-class AppraisalListView(RoleRequiredMixin, ListView):
+class AppraisalListView(ActionRequiredMixin, ListView):
     """The appraisals the user may see, filtered with AppraisalFilterSet (by default the latest
     period); with ?format=csv|xlsx, the whole filtered table as a file."""
 
-    allowed_roles = LIST_ROLES
+    required_action = ("browse", Appraisal)
     template_name = "performance/appraisal_list.html"
     context_object_name = "appraisals"
     paginate_by = PAGE_SIZE
@@ -165,7 +159,7 @@ class AppraisalListView(RoleRequiredMixin, ListView):
             progress = {"states": [(state, label, counts.get(state, 0)) for state, label in S.choices],
                         "missing": counts["missing_inputs"],
                         "total": sum(counts.get(state, 0) for state in S.values)}
-        may_run = scoping.role_of(user) in RUN_ROLES
+        may_run = scoping.role_may(user, "compute", Appraisal)
         return super().get_context_data(
             filterset=self.filterset, periods=self.periods, period=self.period, progress=progress,
             page_query=self.query(), export_query=self.query(),
@@ -174,12 +168,12 @@ class AppraisalListView(RoleRequiredMixin, ListView):
             **kwargs)
 
 
-class AppraisalRunView(RoleRequiredMixin, FormView):
+class AppraisalRunView(ActionRequiredMixin, FormView):
     """HR computes (or recomputes) the appraisals of a period, for one branch or all (DOMAIN 3.3).
     The run is queued like the scheduled one (one task per branch, recorded on the operations
     page); the page then follows its progress until it is done."""
 
-    allowed_roles = RUN_ROLES
+    required_action = ("compute", Appraisal)
     template_name = "performance/appraisal_run.html"
     form_class = AppraisalRunForm
     prefix = "run"
@@ -410,11 +404,11 @@ class AppraisalDetailView(RestrictedMixin, DetailView):
 
 # --- queues and calibration -------------------------------------------------------------------
 
-class QueueView(RoleRequiredMixin, TemplateView):
+class QueueView(ActionRequiredMixin, TemplateView):
     """What waits for the user's step: submitted appraisals for the region's reviewer; reviewed
     ones (by branch and period, with the branch's period approval) and approved ones for HR."""
 
-    allowed_roles = QUEUE_ROLES
+    required_action = ("queue", Appraisal)
     template_name = "performance/queue.html"
 
     def get_context_data(self, **kwargs):
@@ -442,10 +436,10 @@ class QueueView(RoleRequiredMixin, TemplateView):
             to_publish=list(selectors.appraisal_queue(user, state=S.APPROVED, action="publish")), **kwargs)
 
 
-class PeriodApproveView(RoleRequiredMixin, View):
+class PeriodApproveView(ActionRequiredMixin, View):
     """HR approves every reviewed appraisal of a branch and period at once; the bonus follows."""
 
-    allowed_roles = RUN_ROLES
+    required_action = ("approve", Appraisal)
     http_method_names = ["post"]
 
     def post(self, request):
@@ -490,11 +484,11 @@ def _distribution_row(dist, compare=None) -> dict:
     }
 
 
-class CalibrationView(RoleRequiredMixin, TemplateView):
+class CalibrationView(ActionRequiredMixin, TemplateView):
     """Grade distribution per branch against its region and the bank, with the branches that
     stand out flagged and why (performance.selectors.calibration)."""
 
-    allowed_roles = CALIBRATION_ROLES
+    required_action = ("calibrate", Appraisal)
     template_name = "performance/calibration.html"
 
     def get_context_data(self, **kwargs):
@@ -516,10 +510,10 @@ class CalibrationView(RoleRequiredMixin, TemplateView):
 
 # --- the RM's own page and bonus statements ---------------------------------------------------
 
-class MyAppraisalsView(RoleRequiredMixin, TemplateView):
+class MyAppraisalsView(ActionRequiredMixin, TemplateView):
     """The RM's published appraisals, bonus statements and pool receipts (DOMAIN 3.3, 3.5)."""
 
-    allowed_roles = MINE_ROLES
+    required_action = ("view_own", Appraisal)
     template_name = "performance/mine.html"
 
     def get_context_data(self, **kwargs):
@@ -552,10 +546,10 @@ def statement_export_rows(rows):
                row["total_paid"]]
 
 
-class BonusStatementsView(RoleRequiredMixin, TemplateView):
+class BonusStatementsView(ActionRequiredMixin, TemplateView):
     """The bonus statements of a period for the branch (or the bank, for HR), with exports."""
 
-    allowed_roles = BONUS_ROLES
+    required_action = ("browse", BonusStatement)
     template_name = "performance/bonus.html"
 
     def get(self, request, *args, **kwargs):
@@ -580,8 +574,8 @@ class BonusStatementsView(RoleRequiredMixin, TemplateView):
 
 # --- the performance pool ---------------------------------------------------------------------
 
-class PoolListView(RoleRequiredMixin, ListView):
-    allowed_roles = POOL_ROLES
+class PoolListView(ActionRequiredMixin, ListView):
+    required_action = ("browse", PerformancePool)
     template_name = "performance/pool_list.html"
     context_object_name = "pools"
 
@@ -602,11 +596,11 @@ def ledger_export_rows(entries):
                e.balance_after]
 
 
-class PoolDetailView(RoleRequiredMixin, TemplateView):
+class PoolDetailView(ActionRequiredMixin, TemplateView):
     """A unit's pool: balance and ledger for its branch roles, the reviewer and HR; the department
     head allocates from it and reverses allocations made in error (DOMAIN 3.5)."""
 
-    allowed_roles = POOL_ROLES
+    required_action = ("browse", PerformancePool)
     template_name = "performance/pool_detail.html"
 
     @cached_property
@@ -699,10 +693,10 @@ class PoolDetailView(RoleRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(reversal_form=form))
 
 
-class SchemeCopyView(RoleRequiredMixin, FormView):
+class SchemeCopyView(ActionRequiredMixin, FormView):
     """HR copies a head-office template to a branch, to be adjusted there (DOMAIN 3.1)."""
 
-    allowed_roles = RUN_ROLES
+    required_action = ("change", Scheme)
     template_name = "performance/scheme_copy.html"
     form_class = SchemeCopyForm
 

@@ -20,13 +20,12 @@ from django.views.generic import FormView, TemplateView
 
 from performance.models import ScheduledRun
 from performance.runs import JOB_KINDS, scheduled_job_request, scheduled_run_since, scheduled_runs
-from rmportal.views import ApplicationErrorFormMixin, RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin, ApplicationErrorFormMixin
 
 PAGE_SIZE = 50
 POLL_SECONDS = 2
 WAIT_LIMIT = dt.timedelta(minutes=10)
 """How long a page waits for a worker to start a queued job before it stops polling."""
-RUN_ROLES = ScheduledRun.scope.actions["trigger"]
 
 
 def queued_query(*, kind: str, key: str, since: dt.datetime | None = None) -> dict:
@@ -66,8 +65,8 @@ class RunNowForm(forms.Form):
                                                  "Reminders: leave empty (today)."))
 
 
-class OperationsView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
-    allowed_roles = ScheduledRun.scope.actions["trigger"]
+class OperationsView(ActionRequiredMixin, ApplicationErrorFormMixin, FormView):
+    required_action = ("trigger", ScheduledRun)
     template_name = "performance/operations.html"
     form_class = RunNowForm
     prefix = "run"
@@ -95,11 +94,11 @@ class OperationsView(RoleRequiredMixin, ApplicationErrorFormMixin, FormView):
                                         polling=waiting or running, poll_seconds=POLL_SECONDS, **kwargs)
 
 
-class RunProgressView(RoleRequiredMixin, TemplateView):
+class RunProgressView(ActionRequiredMixin, TemplateView):
     """The progress of one queued job's run, as a fragment that polls itself until the run is
     finished (or no worker started it in time). Pages that queue a job include it."""
 
-    allowed_roles = RUN_ROLES
+    required_action = ("trigger", ScheduledRun)
     template_name = "performance/_run_progress.html"
 
     def get_context_data(self, **kwargs):

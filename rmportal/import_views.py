@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, FormView
 
-from rmportal import scoping
+from clients.models import ImportBatch, ImportJob
 from rmportal.errors import ApplicationError
 from rmportal.import_batches import import_batch_undo, import_batch_undo_problem, import_batches
 from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_cancel, import_job_confirm, import_job_create,
@@ -22,9 +22,8 @@ from rmportal.import_jobs import (RECENT_JOBS, STAGE_LABELS, import_job_cancel, 
                                   import_job_retry, import_job_retryable, import_job_settled, import_jobs)
 from rmportal.importing import XLSX_SUFFIXES, importer_kinds
 from rmportal.validators import validate_upload_size
-from rmportal.views import RoleRequiredMixin
+from rmportal.views import ActionRequiredMixin
 
-IMPORT_ROLES = frozenset({scoping.HR})
 
 
 def kinds_for(user) -> dict:
@@ -59,8 +58,8 @@ class ImportForm(forms.Form):
         return upload
 
 
-class ImportUploadView(RoleRequiredMixin, FormView):
-    allowed_roles = IMPORT_ROLES
+class ImportUploadView(ActionRequiredMixin, FormView):
+    required_action = ("import", ImportJob)
     template_name = "imports/upload.html"
     form_class = ImportForm
 
@@ -88,11 +87,11 @@ class ImportUploadView(RoleRequiredMixin, FormView):
         return redirect("imports:job", pk=job.pk)
 
 
-class ImportJobView(RoleRequiredMixin, DetailView):
+class ImportJobView(ActionRequiredMixin, DetailView):
     """One import job: its progress while it runs (the status part polls itself with htmx and
     stops once the job is finished), then the report or the errors."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportJob)
     context_object_name = "job"
     poll_seconds = 1
 
@@ -117,10 +116,10 @@ class ImportJobView(RoleRequiredMixin, DetailView):
             confirm_error=kwargs.pop("confirm_error", None), poll_seconds=self.poll_seconds, **kwargs)
 
 
-class ImportJobConfirmView(RoleRequiredMixin, View):
+class ImportJobConfirmView(ActionRequiredMixin, View):
     """Confirm (store) or cancel a previewed import."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportJob)
 
     def post(self, request, pk):
         job = get_object_or_404(import_jobs(request.user), pk=pk)
@@ -139,11 +138,11 @@ class ImportJobConfirmView(RoleRequiredMixin, View):
         return redirect("imports:job", pk=job.pk)
 
 
-class ImportBatchUndoView(RoleRequiredMixin, DetailView):
+class ImportBatchUndoView(ActionRequiredMixin, DetailView):
     """Asks to confirm the undo of an import batch (GET) and undoes it (POST); shows the reason
     when it cannot be undone."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportBatch)
     context_object_name = "batch"
     template_name = "imports/undo.html"
 
@@ -162,10 +161,10 @@ class ImportBatchUndoView(RoleRequiredMixin, DetailView):
         return redirect("imports:batch", pk=undo.pk)
 
 
-class ImportBatchView(RoleRequiredMixin, DetailView):
+class ImportBatchView(ActionRequiredMixin, DetailView):
     """One import batch: what it changed per branch and month, and whether it can be undone."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportBatch)
     context_object_name = "batch"
     template_name = "imports/batch.html"
 
@@ -176,10 +175,10 @@ class ImportBatchView(RoleRequiredMixin, DetailView):
         return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
 
 
-class ImportJobRetryView(RoleRequiredMixin, View):
+class ImportJobRetryView(ActionRequiredMixin, View):
     """Queues a failed job again with the file it kept (the Retry button of its page)."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportJob)
 
     def post(self, request, pk):
         try:
@@ -191,10 +190,10 @@ class ImportJobRetryView(RoleRequiredMixin, View):
         return redirect("imports:job", pk=pk)
 
 
-class ImportTemplateView(RoleRequiredMixin, View):
+class ImportTemplateView(ActionRequiredMixin, View):
     """An empty file with the kind's header row, to fill in with a spreadsheet program."""
 
-    allowed_roles = IMPORT_ROLES
+    required_action = ("import", ImportJob)
 
     def get(self, request, kind):
         importer = kinds_for(request.user).get(kind)

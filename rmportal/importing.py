@@ -965,7 +965,8 @@ class Importer:
     kind: ClassVar[str]
     label: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
-    allowed_roles: ClassVar[frozenset[str]] = frozenset({scoping.HR})
+    required_action: ClassVar[tuple[str, str]] = ("import", "clients.ImportJob")
+    """The action (on the model named ``app_label.Model``) a user needs to import the kind."""
     supports_replace: ClassVar[bool] = False
     """Whether the kind offers the replace mode (``self.replace``)."""
     undoable: ClassVar[bool] = False
@@ -1086,7 +1087,8 @@ class Importer:
 
     @classmethod
     def may_import(cls, user) -> bool:
-        return scoping.role_of(user) in cls.allowed_roles
+        action, model = cls.required_action
+        return scoping.role_may(user, action, apps.get_model(model))
 
     def check_header(self, header: list[str], report: ErrorReport) -> None:
         known = {column.name for column in self.columns}

@@ -21,6 +21,8 @@ REVIEWER = "reviewer"
 HR = "hr"
 BRANCH_ROLES = frozenset({DEPARTMENT_HEAD, BRANCH_MANAGER})
 ALL_ROLES = frozenset({RM, DEPARTMENT_HEAD, BRANCH_MANAGER, REVIEWER, HR})
+MANAGER_ROLES = ALL_ROLES - {RM}
+"""The roles that look after others: the pages over a unit's people are theirs."""
 
 VIEW = "view"
 
@@ -97,18 +99,25 @@ def is_read_only_account(user) -> bool:
     return user._read_only_account
 
 
-def may(user, action: str, model) -> bool:
-    """Whether the user's role may perform ``action`` on ``model`` at all (row scope aside).
-    A read-only account may only view."""
+def role_may(user, action: str, model) -> bool:
+    """Whether the model's scope grants ``action`` to the user's role (row scope aside). Pages and
+    the navigation ask this: a read-only account still opens the pages of its role, and the
+    read-only middleware refuses whatever it submits there."""
     role = role_of(user)
     if role is None:
         return False
     if action == VIEW:
         return True
-    if is_read_only_account(user):
-        return False
     allowed = model.scope.actions.get(action)
     return allowed is not None and role in allowed
+
+
+def may(user, action: str, model) -> bool:
+    """Whether the user may perform ``action`` on ``model`` at all (row scope aside).
+    A read-only account may only view."""
+    if action != VIEW and is_read_only_account(user):
+        return False
+    return role_may(user, action, model)
 
 
 def scope_filter(user, action: str, model) -> Q | None:

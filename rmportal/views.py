@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.generic import TemplateView
 
+from clients.models import Employee
 from rmportal import lockouts, scoping
 from rmportal.errors import ApplicationError
 from rmportal.scoping import VIEW
@@ -26,13 +27,15 @@ class RestrictedMixin(LoginRequiredMixin):
         return self.model.objects.restrict(self.request.user, self.restrict_action)
 
 
-class RoleRequiredMixin(LoginRequiredMixin):
-    """A page only some roles may open at all (403 for the others)."""
+class ActionRequiredMixin(LoginRequiredMixin):
+    """A page that needs an action on a model: ``required_action = ("approve", Appraisal)``.
+    A role the model's scope does not grant the action gets 403 (a user without a role too);
+    which rows the page then shows is ``restrict``'s answer, 404 outside it."""
 
-    allowed_roles: frozenset = scoping.ALL_ROLES
+    required_action: tuple[str, type | None] = (VIEW, None)
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and scoping.role_of(request.user) not in self.allowed_roles:
+        if request.user.is_authenticated and not scoping.role_may(request.user, *self.required_action):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -68,10 +71,10 @@ def home(request):
     return redirect("clients:branch-list")
 
 
-class LockedAccountsView(RoleRequiredMixin, TemplateView):
+class LockedAccountsView(ActionRequiredMixin, TemplateView):
     """HR's list of accounts locked after repeated wrong passwords, each with a button to release it."""
 
-    allowed_roles = frozenset({scoping.HR})
+    required_action = ("unlock", Employee)
     template_name = "accounts/locked.html"
 
     def get_context_data(self, **kwargs):
