@@ -39,9 +39,10 @@ from performance.schemes import scheme_copy
 from performance.periods import Period
 from performance.scoring import Grade
 from performance.views_operations import POLL_SECONDS, queued_query, queued_run
-from performance.workflow import (appeal_deadline, appraisal_acknowledge, appraisal_appeal, appraisal_approve,
-                                  appraisal_publish, appraisal_reopen, appraisal_review, appraisal_score_manual,
-                                  appraisal_submit, period_approve)
+from performance.workflow import (TRANSITIONS, appeal_deadline, appraisal_acknowledge, appraisal_appeal,
+                                  appraisal_approve, appraisal_publish, appraisal_reopen, appraisal_review,
+                                  appraisal_score_manual, appraisal_submit, appraisal_transitions,
+                                  period_approval_waiting, period_approve)
 from rmportal import scoping
 from rmportal.errors import ApplicationError
 from rmportal.exports import FORMATS, export_response
@@ -202,11 +203,6 @@ class AppraisalRunView(ActionRequiredMixin, FormView):
 
 # --- one appraisal ------------------------------------------------------------------------------
 
-# The scope action (rmportal/scoping.py) behind each step offered on the appraisal page.
-ACTIONS = {
-    "score": "score", "submit": "submit", "review": "review", "approve": "approve", "publish": "publish",
-    "reopen": "reopen", "acknowledge": "respond", "appeal": "respond",
-}
 APPRAISAL_HISTORY_FIELDS = ("state", "total", "grade")
 LINE_HISTORY_FIELDS = ("manual_score", "points")
 
@@ -278,25 +274,7 @@ class AppraisalDetailView(RestrictedMixin, DetailView):
         return appeal_deadline(self.object)
 
     def available(self) -> dict[str, bool]:
-        """The steps the user may take now. The services decide again when the step is posted."""
-        user, appraisal, state = self.request.user, self.object, self.object.state
-
-        def may(action):
-            return scoping.may(user, ACTIONS[action], Appraisal)
-
-        own = appraisal.employee.user_id == user.pk
-        responding = may("acknowledge") and own and state == S.PUBLISHED
-        return {
-            "score": may("score") and state == S.COMPUTED and any(
-                line.indicator.method == "manual" for line in self.lines),
-            "submit": may("submit") and state == S.COMPUTED,
-            "review": may("review") and state == S.SUBMITTED,
-            "approve": may("approve") and state == S.REVIEWED,
-            "publish": may("publish") and state == S.APPROVED,
-            "reopen": may("reopen") and state in Appraisal.FROZEN,
-            "acknowledge": responding,
-            "appeal": responding and self.deadline is not None and timezone.now() <= self.deadline,
-        }
+        return appraisal_transitions(self.request.user, self.object, lines=self.lines)
 
     def make_form(self, action: str, data=None):
         prefix = action
@@ -328,9 +306,9 @@ class AppraisalDetailView(RestrictedMixin, DetailView):
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
         action = request.POST.get("action")
-        if action not in ACTIONS:
+        if action not in TRANSITIONS:
             return HttpResponseBadRequest()
-        if not scoping.may(request.user, ACTIONS[action], Appraisal):
+        if not scoping.may(request.user, TRANSITIONS[action].action, Appraisal):
             raise PermissionDenied
         form = self.make_form(action, request.POST)
         if form.is_valid():
@@ -413,9 +391,10 @@ class QueueView(ActionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        if scoping.role_of(user) == scoping.REVIEWER:
+        if scoping.role_may(user, TRANSITIONS["review"].action, Appraisal):
             return super().get_context_data(
-                to_review=list(selectors.appraisal_queue(user, state=S.SUBMITTED, action="review")), **kwargs)
+                reviewing=True, **kwargs,
+                to_review=list(selectors.appraisal_queue(user, state=S.SUBMITTED, action="review")))
         reviewed = list(selectors.appraisal_queue(user, state=S.REVIEWED, action="approve"))
         groups: dict[tuple, dict] = {}
         for appraisal in reviewed:
@@ -423,14 +402,10 @@ class QueueView(ActionRequiredMixin, TemplateView):
             groups.setdefault(key, {"branch": appraisal.branch, "period": appraisal.period, "appraisals": [],
                                     "waiting": 0})["appraisals"].append(appraisal)
         if groups:
-            # Appraisals of the same branches and periods that are not reviewed yet block the period approval.
-            waiting = (selectors.appraisals_for(user).filter(
-                branch_id__in={b for b, _p in groups}, period__in={p for _b, p in groups})
-                .exclude(state__in=Appraisal.FROZEN | {S.REVIEWED})
-                .order_by().values_list("branch_id", "period"))
-            for key in waiting:
-                if key in groups:
-                    groups[key]["waiting"] += 1
+            waiting = period_approval_waiting(selectors.appraisals_for(user).filter(
+                branch_id__in={b for b, _p in groups}, period__in={p for _b, p in groups}))
+            for key, group in groups.items():
+                group["waiting"] = waiting.get(key, 0)
         return super().get_context_data(
             groups=list(groups.values()),
             to_publish=list(selectors.appraisal_queue(user, state=S.APPROVED, action="publish")), **kwargs)

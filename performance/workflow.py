@@ -7,6 +7,8 @@ every change of state or score is kept in the appraisal's history with who, when
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
@@ -17,11 +19,61 @@ from django.utils.translation import gettext as _
 from performance.models import Appraisal, AppraisalLine
 from performance.rules import signals_evaluate
 from performance.scoring import grade_for, score_manual, total_score
+from rmportal import scoping
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
 APPEAL_DAYS = 7
 S = Appraisal.State
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str  # the scope action (Appraisal.scope) the step needs
+    states: frozenset[str]  # the states the step leaves from
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "score": Transition("score", frozenset({S.COMPUTED})),
+    "submit": Transition("submit", frozenset({S.COMPUTED})),
+    "review": Transition("review", frozenset({S.SUBMITTED})),
+    "approve": Transition("approve", frozenset({S.REVIEWED})),
+    "publish": Transition("publish", frozenset({S.APPROVED})),
+    "reopen": Transition("reopen", Appraisal.FROZEN),
+    "acknowledge": Transition("respond", frozenset({S.PUBLISHED})),
+    "appeal": Transition("respond", frozenset({S.PUBLISHED})),
+}
+"""The workflow's steps (DOMAIN 3.3); pages and the API offer and check them from here."""
+
+# A period is approved with its branch only when every appraisal of it is reviewed (or beyond).
+_NOT_BLOCKING_APPROVAL = Appraisal.FROZEN | {S.REVIEWED}
+
+
+def appraisal_transitions(user, appraisal: Appraisal, *, lines: Iterable[AppraisalLine] | None = None,
+                          now: dt.datetime | None = None) -> dict[str, bool]:
+    """The steps ``user`` may take on ``appraisal`` now, step by step. ``lines`` are the
+    appraisal's lines when the caller has them (manual scores need a manual indicator).
+    The services decide again when a step is taken."""
+    now = now or timezone.now()
+    state, own = appraisal.state, appraisal.employee.user_id == user.pk
+    steps = {step: scoping.may(user, t.action, Appraisal) and state in t.states for step, t in TRANSITIONS.items()}
+    if steps["score"]:
+        steps["score"] = (any(line.indicator.method == "manual" for line in lines) if lines is not None
+                          else appraisal.lines.filter(indicator__method="manual").exists())
+    steps["acknowledge"] = steps["acknowledge"] and own
+    deadline = appeal_deadline(appraisal)
+    steps["appeal"] = steps["appeal"] and own and deadline is not None and now <= deadline
+    return steps
+
+
+def period_approval_waiting(appraisals) -> dict[tuple[int, str], int]:
+    """Per (branch id, period) of the given appraisals, how many are not reviewed yet and so
+    block approving the period with its branch."""
+    waiting: dict[tuple[int, str], int] = {}
+    rows = appraisals.exclude(state__in=_NOT_BLOCKING_APPROVAL).order_by().values_list("branch_id", "period")
+    for key in rows:
+        waiting[key] = waiting.get(key, 0) + 1
+    return waiting
 
 
 def _locked(appraisal: Appraisal, user, action: str) -> Appraisal:
@@ -32,8 +84,8 @@ def _locked(appraisal: Appraisal, user, action: str) -> Appraisal:
     return locked
 
 
-def _expect(appraisal: Appraisal, *states: str) -> None:
-    if appraisal.state not in states:
+def _expect(appraisal: Appraisal, step: str) -> None:
+    if appraisal.state not in TRANSITIONS[step].states:
         raise ApplicationError(_("This appraisal is %(state)s; that step is not possible now.")
                                % {"state": appraisal.get_state_display()})
 
@@ -66,8 +118,8 @@ def appraisal_refresh_total(appraisal: Appraisal) -> None:
 @transaction.atomic
 def appraisal_score_manual(*, appraisal: Appraisal, indicator_code: str, score, by, reason: str = "") -> AppraisalLine:
     """The branch manager enters a manual score, 0 … the indicator's weight (DOMAIN 3.1)."""
-    appraisal = _locked(appraisal, by, "score")
-    _expect(appraisal, S.COMPUTED)
+    appraisal = _locked(appraisal, by, TRANSITIONS["score"].action)
+    _expect(appraisal, "score")
     line = appraisal.lines.select_related("indicator").filter(indicator__code=indicator_code).first()
     if line is None or line.indicator.method != "manual":
         raise ApplicationError(_("%(code)s is not a manual indicator of this appraisal.") % {"code": indicator_code})
@@ -91,8 +143,8 @@ def appraisal_score_manual(*, appraisal: Appraisal, indicator_code: str, score, 
 @transaction.atomic
 def appraisal_submit(*, appraisal: Appraisal, by, comment: str = "") -> Appraisal:
     """Branch manager: only when every target and manual score is there (DOMAIN 3.1)."""
-    appraisal = _locked(appraisal, by, "submit")
-    _expect(appraisal, S.COMPUTED)
+    appraisal = _locked(appraisal, by, TRANSITIONS["submit"].action)
+    _expect(appraisal, "submit")
     if appraisal.missing:
         names = ", ".join(f"{m['indicator']} ({_('target') if m['missing'] == 'target' else _('manual score')})"
                           for m in appraisal.missing)
@@ -105,8 +157,8 @@ def appraisal_submit(*, appraisal: Appraisal, by, comment: str = "") -> Appraisa
 @transaction.atomic
 def appraisal_review(*, appraisal: Appraisal, by, approve: bool, comment: str = "") -> Appraisal:
     """Personal-finance reviewer of the region: passes it on to HR, or returns it to the branch."""
-    appraisal = _locked(appraisal, by, "review")
-    _expect(appraisal, S.SUBMITTED)
+    appraisal = _locked(appraisal, by, TRANSITIONS["review"].action)
+    _expect(appraisal, "review")
     if approve:
         appraisal.state = S.REVIEWED
     else:
@@ -123,8 +175,8 @@ def appraisal_approve(*, appraisal: Appraisal, by, approve: bool = True, comment
     appraisal of a branch and period computes its bonus (DOMAIN 3.5)."""
     from performance.bonus import bonus_compute
 
-    appraisal = _locked(appraisal, by, "approve")
-    _expect(appraisal, S.REVIEWED)
+    appraisal = _locked(appraisal, by, TRANSITIONS["approve"].action)
+    _expect(appraisal, "approve")
     if approve:
         appraisal.state, appraisal.appealed = S.APPROVED, False
     else:
@@ -144,14 +196,14 @@ def period_approve(*, branch, period: str, by) -> int:
     """HR approves every reviewed appraisal of a branch and period at once; then the bonus."""
     from performance.bonus import bonus_compute
 
-    appraisals = list(Appraisal.objects.restrict(by, "approve").select_for_update()
+    appraisals = list(Appraisal.objects.restrict(by, TRANSITIONS["approve"].action).select_for_update()
                       .filter(branch=branch, period=period).order_by("pk"))
     if not appraisals:
         raise PermissionDenied
-    waiting = [a for a in appraisals if a.state not in Appraisal.FROZEN | {S.REVIEWED}]
+    waiting = sum(1 for a in appraisals if a.state not in _NOT_BLOCKING_APPROVAL)
     if waiting:
         raise ApplicationError(_("%(n)s appraisals of %(branch)s are not reviewed yet.")
-                               % {"n": len(waiting), "branch": branch.name})
+                               % {"n": waiting, "branch": branch.name})
     count = 0
     for appraisal in appraisals:
         if appraisal.state == S.REVIEWED:
@@ -168,8 +220,8 @@ def period_approve(*, branch, period: str, by) -> int:
 @transaction.atomic
 def appraisal_publish(*, appraisal: Appraisal, by) -> Appraisal:
     """HR publishes an approved appraisal: from now on the RM sees it, and may appeal for 7 days."""
-    appraisal = _locked(appraisal, by, "publish")
-    _expect(appraisal, S.APPROVED)
+    appraisal = _locked(appraisal, by, TRANSITIONS["publish"].action)
+    _expect(appraisal, "publish")
     appraisal.state, appraisal.published_at = S.PUBLISHED, timezone.now()
     _save(appraisal, by, _("published"), ["state", "published_at"])
     dashboard_data_changed()
@@ -181,7 +233,7 @@ def appeal_deadline(appraisal: Appraisal) -> dt.datetime | None:
 
 
 def _own(appraisal: Appraisal, by) -> Appraisal:
-    appraisal = _locked(appraisal, by, "respond")
+    appraisal = _locked(appraisal, by, TRANSITIONS["acknowledge"].action)
     if appraisal.employee.user_id != by.pk:
         raise PermissionDenied
     return appraisal
@@ -190,7 +242,7 @@ def _own(appraisal: Appraisal, by) -> Appraisal:
 @transaction.atomic
 def appraisal_acknowledge(*, appraisal: Appraisal, by) -> Appraisal:
     appraisal = _own(appraisal, by)
-    _expect(appraisal, S.PUBLISHED)
+    _expect(appraisal, "acknowledge")
     appraisal.state = S.ACKNOWLEDGED
     _save(appraisal, by, _("acknowledged"), ["state"])
     return appraisal
@@ -200,7 +252,7 @@ def appraisal_acknowledge(*, appraisal: Appraisal, by) -> Appraisal:
 def appraisal_appeal(*, appraisal: Appraisal, by, comment: str) -> Appraisal:
     """The RM appeals within 7 days of publication; the appraisal returns for review (DOMAIN 3.3)."""
     appraisal = _own(appraisal, by)
-    _expect(appraisal, S.PUBLISHED)
+    _expect(appraisal, "appeal")
     if timezone.now() > appeal_deadline(appraisal):
         raise ApplicationError(_("The 7 days for an appeal ended on %(date)s.")
                                % {"date": timezone.localtime(appeal_deadline(appraisal)).date()})
@@ -216,8 +268,8 @@ def appraisal_appeal(*, appraisal: Appraisal, by, comment: str) -> Appraisal:
 @transaction.atomic
 def appraisal_reopen(*, appraisal: Appraisal, by, reason: str) -> Appraisal:
     """HR reopens an approved appraisal, only with a reason; it is computed again from the data."""
-    appraisal = _locked(appraisal, by, "reopen")
-    _expect(appraisal, *Appraisal.FROZEN)
+    appraisal = _locked(appraisal, by, TRANSITIONS["reopen"].action)
+    _expect(appraisal, "reopen")
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("An approved appraisal is reopened only with a reason."))

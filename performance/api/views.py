@@ -106,9 +106,6 @@ class AppraisalViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     # The steps find the appraisal among those the user may see; the service decides the role.
     restrict_actions = {name: VIEW for name in (
         "list", "retrieve", "score", "submit", "review", "approve", "publish", "acknowledge", "appeal", "reopen")}
-    # The scope action (rmportal/scoping.py) each step needs.
-    step_actions = {"score": "score", "submit": "submit", "review": "review", "approve": "approve",
-                    "publish": "publish", "acknowledge": "respond", "appeal": "respond", "reopen": "reopen"}
 
     def get_queryset(self):
         lines = AppraisalLine.objects.restrict(self.request.user).select_related("indicator")
@@ -120,7 +117,7 @@ class AppraisalViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def _take_step(self, request, body_serializer=None):
         """The appraisal in scope (404), the role (403), the body (400): the step's inputs."""
         appraisal = self.get_object()
-        if not scoping.may(request.user, self.step_actions[self.action], Appraisal):
+        if not scoping.may(request.user, workflow.TRANSITIONS[self.action].action, Appraisal):
             raise PermissionDenied
         data = {}
         if body_serializer is not None:

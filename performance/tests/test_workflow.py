@@ -11,7 +11,8 @@ from performance.appraisals import appraisal_run
 from performance.models import Appraisal, BonusStatement, Budget
 from performance.workflow import (appraisal_acknowledge, appraisal_appeal, appraisal_approve, appraisal_publish,
                                   appraisal_reopen, appraisal_review, appraisal_score_manual, appraisal_submit,
-                                  period_approve)
+                                  appraisal_transitions, period_approval_waiting, period_approve)
+from tests.api_mixins import make_read_only
 from rmportal.errors import ApplicationError
 from tests.factories import ClientFactory, EmployeeFactory
 
@@ -170,3 +171,64 @@ def test_period_approval_computes_the_bonus(appraisal, branch, branch_manager, r
     assert period_approve(branch=branch, period="2026-Q1", by=hr.user) == 1
     statement = BonusStatement.objects.get(appraisal=appraisal)
     assert statement.bonus == D("30000.00") and statement.withheld == D("3000.00")
+
+
+def open_steps(user, appraisal, **kwargs):
+    return {step for step, is_open in appraisal_transitions(user, appraisal, **kwargs).items() if is_open}
+
+
+def test_each_state_opens_its_steps_to_its_role_only(appraisal, rm, branch_manager, department_head, reviewer, hr):
+    everyone = (rm, branch_manager, department_head, reviewer, hr)
+    appraisal_score_manual(appraisal=appraisal, indicator_code="local", score=5, by=branch_manager.user)
+    walk = [
+        ("computed", {branch_manager: {"score", "submit"}},
+         lambda: appraisal_submit(appraisal=appraisal, by=branch_manager.user)),
+        ("submitted", {reviewer: {"review"}},
+         lambda: appraisal_review(appraisal=appraisal, by=reviewer.user, approve=True)),
+        ("reviewed", {hr: {"approve"}}, lambda: appraisal_approve(appraisal=appraisal, by=hr.user)),
+        ("approved", {hr: {"publish", "reopen"}}, lambda: appraisal_publish(appraisal=appraisal, by=hr.user)),
+        ("published", {hr: {"reopen"}, rm: {"acknowledge", "appeal"}}, lambda: None),
+    ]
+    for state, steps, next_step in walk:
+        appraisal.refresh_from_db()
+        assert appraisal.state == state
+        for person in everyone:
+            assert open_steps(person.user, appraisal) == steps.get(person, set()), (state, person.role)
+        next_step()
+    appraisal_acknowledge(appraisal=appraisal, by=rm.user)
+    appraisal.refresh_from_db()
+    assert open_steps(hr.user, appraisal) == {"reopen"}
+    assert open_steps(rm.user, appraisal) == set()
+
+
+def test_a_manual_score_is_offered_only_with_a_manual_indicator(appraisal, branch_manager):
+    lines = list(appraisal.lines.select_related("indicator"))
+    assert "score" in open_steps(branch_manager.user, appraisal, lines=lines)
+    automatic = [line for line in lines if line.indicator.method != "manual"]
+    assert "score" not in open_steps(branch_manager.user, appraisal, lines=automatic)
+
+
+def test_the_appeal_closes_after_seven_days_and_acknowledging_stays_open(appraisal, rm, branch_manager, reviewer, hr):
+    walk_to(appraisal, "published", branch_manager, reviewer, hr)
+    later = appraisal.published_at + dt.timedelta(days=7, seconds=1)
+    assert open_steps(rm.user, appraisal, now=later) == {"acknowledge"}
+
+
+def test_another_rm_is_offered_nothing_on_an_appraisal_not_theirs(appraisal, other_rm, branch_manager, reviewer, hr):
+    walk_to(appraisal, "published", branch_manager, reviewer, hr)
+    assert open_steps(other_rm.user, appraisal) == set()
+
+
+def test_a_read_only_account_is_offered_no_step(appraisal, branch_manager):
+    make_read_only(branch_manager.user)
+    assert open_steps(branch_manager.user, appraisal) == set()
+
+
+def test_appraisals_not_yet_reviewed_block_the_period_approval(appraisal, branch, branch_manager, reviewer, hr):
+    appraisals = Appraisal.objects.filter(branch=branch, period="2026-Q1")
+    assert period_approval_waiting(appraisals) == {(branch.pk, "2026-Q1"): 1}
+    with pytest.raises(ApplicationError, match="not reviewed yet"):
+        period_approve(branch=branch, period="2026-Q1", by=hr.user)
+    walk_to(appraisal, "reviewed", branch_manager, reviewer, hr)
+    assert period_approval_waiting(appraisals) == {}
+    assert period_approve(branch=branch, period="2026-Q1", by=hr.user) == 1
