@@ -533,6 +533,11 @@ def overdue_by_branch(rows: Iterable[InterviewDue]) -> list[tuple]:
 
 # --- exits ------------------------------------------------------------------------------------
 
+def open_book_size(user, employee: Employee) -> int:
+    """How many clients the user sees in the employee's book now: those still to hand over."""
+    return Assignment.objects.restrict(user).filter(rm=employee, ended_on__isnull=True).count()
+
+
 def exits_for(user) -> QuerySet[Exit]:
     return Exit.objects.restrict(user).select_related("employee__branch", "employee__level")
 

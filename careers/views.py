@@ -26,7 +26,7 @@ from careers.forms import (CareerGoalForm, CertificateForm, CertificateTypeForm,
                            LevelChangeForm, LevelForm, TrainingForm)
 from careers.models import (CareerGoal, CareerInterview, CertificateType, Commendation, Exit, JobSequence, Level,
                             LevelChange)
-from clients.models import Assignment, Branch, Employee
+from clients.models import Branch, Employee
 from rmportal import scoping
 from rmportal.dashboard_cache import dashboard_cached
 from rmportal.errors import ApplicationError
@@ -480,7 +480,7 @@ class ExitOpenView(EmployeeFormView):
         exit = services.exit_open(employee=self.employee, exit_on=data["exit_on"], voluntary=data["voluntary"],
                                   reason=data["reason"], destination=data["destination"],
                                   interview_notes=data["interview_notes"], by=self.request.user)
-        clients = Assignment.objects.filter(rm=self.employee, ended_on__isnull=True).count()
+        clients = selectors.open_book_size(self.request.user, self.employee)
         if clients:
             messages.warning(self.request, ngettext(
                 "The exit is open. Hand over the %(count)d client first; then complete the exit.",
@@ -585,7 +585,7 @@ class ExitDetailView(RestrictedMixin, DetailView):
     def get_context_data(self, details_form=None, complete_error=None, **kwargs):
         user, exit = self.request.user, self.object
         may_change = scoping.may(user, CHANGE, Exit)
-        book_size = Assignment.objects.filter(rm=exit.employee, ended_on__isnull=True).count()
+        book_size = selectors.open_book_size(user, exit.employee)
         open_exit = exit.status == Exit.Status.OPEN
         outflow = selectors.exit_outflow(user, exits=Exit.objects.filter(pk=exit.pk))["rows"]
         if details_form is None and may_change:

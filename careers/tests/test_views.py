@@ -273,6 +273,17 @@ def test_hr_opens_an_exit_and_is_sent_to_the_handover(world, client_of):
     assert exit.status == Exit.Status.OPEN
 
 
+def test_the_exit_counts_only_the_clients_of_the_book_the_user_sees(world, client_of, branch, other_branch,
+                                                                     branch_manager):
+    other_rm = world["other_rm"]
+    ClientFactory(client_no="C-HOME", branch=branch, rm=other_rm)
+    ClientFactory(client_no="C-AWAY", branch=other_branch, rm=other_rm)  # outside the branch manager's scope
+    url = reverse("careers:exit-detail", kwargs={"pk": world["exit"].pk})
+
+    assert client_of(world["people"]["hr"]).get(url).context["book_size"] == 2
+    assert client_of(branch_manager).get(url).context["book_size"] == 1
+
+
 def test_exit_before_hiring_is_shown_as_an_error(world, client_of):
     response = client_of(world["people"]["hr"]).post(
         reverse("careers:exit-open", kwargs={"employee_no": "RM001"}),
