@@ -133,6 +133,12 @@ class Export:
     rows: Callable[[attrition.Dashboard], Iterable[list]]
     required_action: tuple[str, type] = ("analyse", Exit)
 
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles the model's scope grants the export's action."""
+        action, model = self.required_action
+        return model.scope.actions[action]
+
 
 def _fixed(*titles) -> Callable[[], list]:
     return lambda: [str(t) for t in titles]

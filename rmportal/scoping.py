@@ -99,6 +99,18 @@ def is_read_only_account(user) -> bool:
     return user._read_only_account
 
 
+def own_employee(user):
+    """The employee whose own records are all the user sees (an RM), else None."""
+    employee = employee_of(user)
+    return employee if role_of(user) == RM else None
+
+
+def own_unit(user):
+    """The branch a branch role looks after, else None (reviewers, HR and RMs look at no one unit)."""
+    employee = employee_of(user)
+    return employee.branch if employee is not None and role_of(user) in BRANCH_ROLES else None
+
+
 def role_may(user, action: str, model) -> bool:
     """Whether the model's scope grants ``action`` to the user's role (row scope aside). Pages and
     the navigation ask this: a read-only account still opens the pages of its role, and the

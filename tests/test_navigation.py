@@ -1,8 +1,11 @@
 """The main navigation per role, and that templates leave the question of who may do what to
 the views (STYLE 4)."""
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.api_mixins import make_read_only
 
@@ -75,3 +78,16 @@ def test_a_read_only_account_keeps_the_navigation_of_its_role(client_of, hr):
     make_read_only(hr.user)
     assert ("/operations/", "Operations") in nav_links(client_of(hr))
     assert ("/accounts/locked/", "Locked accounts") in nav_links(client_of(hr))
+
+
+def test_the_page_shown_is_marked_current_in_the_navigation(client_of, branch_manager):
+    html = client_of(branch_manager).get("/", follow=True).content.decode()
+    assert '<a href="/clients/branches/B01/home/" aria-current="page">' in html
+    assert '<a href="/clients/branches/B01/">My branch</a>' in html
+
+
+def test_no_template_compares_roles():
+    templates = Path(settings.BASE_DIR) / "templates"
+    comparing = [str(path.relative_to(templates)) for path in templates.rglob("*.html")
+                 if re.search(r"current_role|\.role\s*[!=]=", path.read_text(encoding="utf-8"))]
+    assert comparing == []
