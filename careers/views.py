@@ -61,11 +61,11 @@ class CareersHomeView(LoginRequiredMixin, View):
     """An RM lands on their own record, everyone else on the records of their scope."""
 
     def get(self, request):
-        role = scoping.role_of(request.user)
-        if role is None:
+        if scoping.role_of(request.user) is None:
             raise PermissionDenied
-        if role == scoping.RM:
-            return redirect(record_url(scoping.employee_of(request.user)))
+        mine = scoping.own_employee(request.user)
+        if mine is not None:
+            return redirect(record_url(mine))
         return redirect("careers:record-list")
 
 

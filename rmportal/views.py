@@ -57,12 +57,11 @@ def home(request):
     role = scoping.role_of(request.user)
     if role is None:
         raise PermissionDenied
-    if role == scoping.RM:
-        employee = scoping.employee_of(request.user)
-        return redirect("clients:rm-book", employee_no=employee.employee_no)
-    if role in scoping.BRANCH_ROLES:
-        employee = scoping.employee_of(request.user)
-        return redirect("clients:branch-home", code=employee.branch.code)
+    mine, unit = scoping.own_employee(request.user), scoping.own_unit(request.user)
+    if mine is not None:
+        return redirect("clients:rm-book", employee_no=mine.employee_no)
+    if unit is not None:
+        return redirect("clients:branch-home", code=unit.code)
     if role == scoping.HR:
         try:
             return redirect(reverse("careers:attrition"))
