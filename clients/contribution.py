@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import decimal
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -32,6 +31,8 @@ from clients.models import (
     MonthlyBusiness,
     ParameterKey,
 )
+from core.money import ZERO as MONEY_ZERO
+from core.money import UNROUNDED, MoneyField, MoneySum
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
@@ -50,7 +51,7 @@ class ContributionMethod(models.IntegerChoices):
 LINES = ("loan", "deposit", "wm", "card")
 REVENUE_FIELDS = tuple(f"{line}_revenue" for line in LINES)
 PROFIT_FIELDS = tuple(f"{line}_profit" for line in LINES)
-_MONEY_FIELD = models.DecimalField(max_digits=18, decimal_places=2)
+_MONEY_FIELD = MoneyField()
 
 # Planned cost key → the MonthlyBusiness count it is spread over.
 UNIT_COST_COUNTS = {
@@ -61,8 +62,6 @@ UNIT_COST_COUNTS = {
 }
 FTP_LOAN_KEYS = {term: f"ftp_loan_{term}" for term in LoanTerm.values}
 
-# Unit costs are not rounded (DOMAIN 2.2); divide with far more digits than any amount has.
-_UNIT_COST_CONTEXT = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 
 
 # --- parameters and unit costs -------------------------------------------------------------
@@ -136,7 +135,7 @@ def _unit_costs_store(*, months: list[dt.date], branch_ids: list[int], parameter
             for line, (key, field) in UNIT_COST_COUNTS.items():
                 count = counted.get(field) or 0
                 planned = parameters[(month, branch_id)][key]
-                costs[line] = _UNIT_COST_CONTEXT.divide(planned, count) if count else ZERO
+                costs[line] = UNROUNDED.divide(planned, count) if count else ZERO
                 setattr(row, field, count)
                 setattr(row, f"unit_cost_{line}", costs[line])
             unit_costs[(month, branch_id)] = costs
@@ -345,5 +344,5 @@ def contribution_total_expression(method: int) -> models.Expression:
 
 def contribution_total_sum(method: int) -> models.Expression:
     """``Sum`` of a method's total, 0.00 over no rows: ``qs.aggregate(total=contribution_total_sum(3))``."""
-    return Coalesce(Sum(contribution_total_expression(method)), Value(Decimal("0.00")),
+    return Coalesce(MoneySum(contribution_total_expression(method)), Value(MONEY_ZERO),
                     output_field=_MONEY_FIELD)
