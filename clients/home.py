@@ -22,7 +22,7 @@ from careers.models import RiskAlert
 from careers.selectors import DEFAULT_INTERVIEW_MONTHS, InterviewDue, career_employees, interview_due_on
 from clients import selectors
 from clients.models import Assignment, BookMonth, Branch, Client, Complaint, Employee, Role
-from core.money import MoneySum
+from core.money import MoneySum, round_half_up
 from performance import selectors as performance_selectors
 from performance.models import Appraisal, PerformancePool, PoolEntry
 from performance.periods import Period
@@ -270,7 +270,7 @@ def appraisal_overview(user, *, branch: Branch) -> AppraisalOverview:
         overview.graded = sum(grades[g] for g in Grade.values)
         overview.grades = [
             GradeShare(grade=g, label=str(label), count=grades[g],
-                       share=(Decimal(100 * grades[g]) / overview.graded).quantize(Decimal("0.1"))
+                       share=round_half_up(Decimal(100 * grades[g]) / overview.graded, 1)
                        if overview.graded else ZERO)
             for g, label in Grade.choices]
     return overview
