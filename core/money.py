@@ -91,6 +91,11 @@ class MoneyAPIField(serializers.DecimalField):
 _SQLITE_CENTS = "CAST(ROUND(({}) * 100) AS INTEGER)"
 
 
+def _sqlite_cents(value, expression, connection):
+    # Django reads a computed decimal from SQLite with 15 significant digits; back to cents.
+    return None if value is None else money_round(value)
+
+
 def money_sum_sql(expression: str, vendor: str) -> str:
     """``SUM(expression)`` for raw SQL over money, exact on SQLite too (see above)."""
     if vendor == "sqlite":
@@ -110,6 +115,10 @@ class MoneySum(models.Sum):
         sql, params = self.as_sql(compiler, connection, template=template, **extra_context)
         return f"({sql} / 100.0)", params
 
+    def get_db_converters(self, connection):
+        converters = super().get_db_converters(connection)
+        return [*converters, _sqlite_cents] if connection.vendor == "sqlite" else converters
+
 
 class MoneySubquerySum(models.Func):
     """``SUM`` as a plain function, for a correlated subquery that sums all of its rows without a
@@ -125,3 +134,7 @@ class MoneySubquerySum(models.Func):
         template = "%(function)s(" + _SQLITE_CENTS.format("%(expressions)s") + ")"
         sql, params = self.as_sql(compiler, connection, template=template, **extra_context)
         return f"({sql} / 100.0)", params
+
+    def get_db_converters(self, connection):
+        converters = super().get_db_converters(connection)
+        return [*converters, _sqlite_cents] if connection.vendor == "sqlite" else converters
