@@ -82,6 +82,12 @@ class MoneyAPIField(serializers.DecimalField):
         super().__init__(**kwargs)
 
 
+class MoneyModelSerializer(serializers.ModelSerializer):
+    """A model serializer whose money columns come out as ``MoneyAPIField``."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, MoneyField: MoneyAPIField}
+
+
 # --- sums over money in SQL ------------------------------------------------------------------
 
 # On SQLite each row's amount (whole cents, stored as a float) becomes an exact integer number of
