@@ -29,12 +29,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 from typing import TypeVar
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -45,6 +45,7 @@ from careers.models import Certificate, Exit, JobSequence, RiskBand, RiskScore
 from careers.selectors import add_months
 from clients.models import Assignment, Branch, Employee, Region, Role
 from clients.selectors import latest_month
+from core.money import MoneySum, round_half_up
 from performance.periods import month_end
 from rmportal import scoping
 from rmportal.dashboard_cache import dashboard_cached, queryset_key
@@ -57,7 +58,6 @@ WINDOW_MONTHS = 24
 TRAILING_MONTHS = 12
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 
 TENURE_BANDS = (
@@ -96,7 +96,7 @@ equal quarters (ties by employee), so that the grid reads the same in a small br
 def _percent(part, whole) -> Decimal | None:
     if not whole:
         return None
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_half_up(Decimal(part) * HUNDRED / Decimal(whole), 2)
 
 
 def default_period(today: dt.date | None = None) -> dt.date:
@@ -172,7 +172,7 @@ class Rates:
 
     @property
     def average_12m_shown(self) -> Decimal:
-        return self.average_12m.quantize(CENT, rounding=ROUND_HALF_UP)
+        return round_half_up(self.average_12m, 2)
 
     @property
     def rate(self) -> Decimal | None:
@@ -421,7 +421,7 @@ def book_aum(scores: QuerySet[RiskScore]) -> tuple[dt.date | None, dict[int, Dec
                                       client__monthly__month=month)
     return month, {rm_id: aum or ZERO for rm_id, aum in (
         books.order_by().values("rm_id")
-        .annotate(aum=Sum(F("client__monthly__deposit_avg_balance") + F("client__monthly__wm_sales")))
+        .annotate(aum=MoneySum(F("client__monthly__deposit_avg_balance") + F("client__monthly__wm_sales")))
         .values_list("rm_id", "aum"))}
 
 

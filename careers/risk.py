@@ -49,12 +49,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from statistics import median
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -65,6 +65,7 @@ from careers.selectors import DEFAULT_INTERVIEW_MONTHS, add_months, full_months,
 from clients.models import (Assignment, Client, ClientContribution, Complaint, Employee, MonthlyBusiness, Role,
                             User)
 from clients.selectors import AUM, PROFIT_CONTRIBUTION, contribution_months, latest_month
+from core.money import MoneySum, round_half_up
 from performance.models import Appraisal, AppraisalLine, BonusStatement, PoolEntry
 from performance.periods import MONTH, Period, month_end
 from performance.scoring import GOOD_OR_BETTER, Grade
@@ -74,8 +75,7 @@ from rmportal.history import CHANGED, CREATED, history_snapshot
 
 ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
 HALF = Decimal("0.5")
-CENT = Decimal("0.01")
-FACTOR_PLACES = Decimal("0.0001")
+FACTOR_PLACES = 4
 
 # --- where each part counts in full (see the module docstring) ---------------------------------
 SCORE_FALL_FULL = Decimal(15)
@@ -189,8 +189,8 @@ def _over_norm(actual, norm) -> Decimal:
     return _part(Decimal(actual) - Decimal(norm), Decimal(norm) / 2)
 
 
-def _q(value: Decimal, places: Decimal = FACTOR_PLACES) -> Decimal:
-    return value.quantize(places, rounding=ROUND_HALF_UP)
+def _q(value: Decimal, places: int = FACTOR_PLACES) -> Decimal:
+    return round_half_up(value, places)
 
 
 @dataclass
@@ -274,10 +274,10 @@ def compose(factors: dict[str, Factor], settings: RiskSettings) -> tuple[Decimal
         weight = getattr(settings, f"weight_{name}")
         points = weight * factor.value
         total += points
-        stored[name] = {"value": str(factor.value), "weight": str(weight), "points": str(_q(points, CENT)),
+        stored[name] = {"value": str(factor.value), "weight": str(weight), "points": str(_q(points, 2)),
                         "parts": {k: str(v) for k, v in factor.parts.items()},
                         "figures": {k: _json(v) for k, v in factor.figures.items()}}
-    score = max(ZERO, min(HUNDRED, _q(total, CENT)))
+    score = max(ZERO, min(HUNDRED, _q(total, 2)))
     return score, band_for(score, settings), stored
 
 
@@ -379,7 +379,7 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
-    return _q(sum(values, ZERO) / len(values), CENT) if values else None
+    return _q(sum(values, ZERO) / len(values), 2) if values else None
 
 
 @dataclass
@@ -416,7 +416,7 @@ def _assessment_figures(ids, month: dt.date) -> dict[int, dict]:
     for (employee_id, period), (branch_id, total, _grade, _at) in latest.items():
         if period == this_key:
             branch_totals[branch_id].append(total)
-    medians = {branch_id: _q(Decimal(median(totals)), CENT) for branch_id, totals in branch_totals.items()}
+    medians = {branch_id: _q(Decimal(median(totals)), 2) for branch_id, totals in branch_totals.items()}
     figures: dict[int, dict] = defaultdict(lambda: {"recent": [], "earlier": [], "fails": 0, "basics": 0,
                                                     "total": None, "team_median": None})
     for (employee_id, period), (branch_id, total, grade, _at) in latest.items():
@@ -449,7 +449,7 @@ def _incentive_figures(ids, month: dt.date) -> dict[int, dict]:
             employee_id__in=ids, period__in=current,
             kind__in=[PoolEntry.Kind.ALLOCATION, PoolEntry.Kind.REVERSAL])
             .exclude(reverses__kind=PoolEntry.Kind.CONTRIBUTION).order_by()
-            .values("employee_id", "kind").annotate(total=Sum("amount"))
+            .values("employee_id", "kind").annotate(total=MoneySum("amount"))
             .values_list("employee_id", "kind", "total")):
         sign = 1 if kind == PoolEntry.Kind.ALLOCATION else -1
         figures[employee_id]["received"] += sign * amount
@@ -813,7 +813,7 @@ def book_at_risk(rm_ids: Iterable[int]) -> dict[int, BookAtRisk]:
     months = contribution_months(month)
     for client_id, total in (ClientContribution.objects.filter(client_id__in=client_ids, month__gte=months[0],
                                                                month__lte=months[-1])
-                             .order_by().values("client_id").annotate(total=Sum(PROFIT_CONTRIBUTION))
+                             .order_by().values("client_id").annotate(total=MoneySum(PROFIT_CONTRIBUTION))
                              .values_list("client_id", "total")):
         by_client[client_id].contribution_12m = total or Decimal("0.00")
     for client_id, aum in (MonthlyBusiness.objects.filter(client_id__in=client_ids, month=month)
@@ -846,11 +846,11 @@ class BacktestRow:
 
     @property
     def precision_percent(self) -> Decimal | None:
-        return None if self.precision_top is None else _q(self.precision_top * 100, Decimal("0.1"))
+        return None if self.precision_top is None else _q(self.precision_top * 100, 1)
 
     @property
     def base_percent(self) -> Decimal | None:
-        return None if self.base_rate is None else _q(self.base_rate * 100, Decimal("0.1"))
+        return None if self.base_rate is None else _q(self.base_rate * 100, 1)
 
 
 def _auc(scored: list[tuple[Decimal, bool]]) -> Decimal | None:

@@ -13,10 +13,10 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import (Case, Count, DateField, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery,
-                              Sum, Value, When)
+                              Value, When)
 from django.db.models import CharField as CharOutput
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -26,6 +26,7 @@ from careers.models import (CareerGoal, CareerInterview, Certificate, Commendati
                             Level, LevelChange, Training)
 from clients.models import Assignment, Client, ClientContribution, Employee, Role
 from clients.selectors import PROFIT_CONTRIBUTION
+from core.money import MoneySum, round_half_up
 from performance.models import Appraisal, Signal
 from performance.periods import YEAR
 from performance.scoring import Grade
@@ -44,7 +45,7 @@ SINCE_LOOKBACK_MONTHS = 24
 
 GOOD_OR_BETTER = (Grade.EXCELLENT, Grade.GOOD)
 ONE = Decimal("1")
-RATE = Decimal("0.0001")
+RATE_PLACES = 4
 
 
 # --- dates ----------------------------------------------------------------------------------
@@ -550,11 +551,11 @@ def exit_handovers(user, exit: Exit) -> QuerySet[ExitHandover]:
 def _ratio(part, whole) -> Decimal | None:
     if not whole:
         return None
-    return (Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP)
+    return round_half_up(Decimal(part) / Decimal(whole), RATE_PLACES)
 
 
 def _percent(rate: Decimal | None) -> Decimal | None:
-    return None if rate is None else (rate * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return None if rate is None else round_half_up(rate * 100, 1)
 
 
 @dataclass
@@ -652,7 +653,7 @@ def exit_outflow(user, *, exits: QuerySet[Exit] | None = None, as_of: dt.date | 
                 month__lt=Cast(F("client__exit_handovers__handed_over_on") + dt.timedelta(days=7 * 31), DateField()))
             .order_by().values_list("client__exit_handovers__exit_id", "client__exit_handovers__handed_over_on",
                                     "month")
-            .annotate(amount=Sum(PROFIT_CONTRIBUTION)))}
+            .annotate(amount=MoneySum(PROFIT_CONTRIBUTION)))}
 
     days = sorted({h[1] for h in handovers})
     churn = _bank_churn(days)

@@ -21,7 +21,7 @@ from django.views.generic import TemplateView
 from careers import attrition, selectors
 from careers.forms_attrition import AttritionFilterForm
 from careers.models import Exit, RiskScore
-from clients.templatetags.portal_money import money_in_unit, money_unit_label
+from core.templatetags.portal_money import money_in_unit, money_unit_label
 from rmportal import scoping
 from rmportal.exports import FORMATS, export_response
 from rmportal.views import ActionRequiredMixin

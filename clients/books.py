@@ -19,27 +19,39 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 
 from clients.models import Assignment, BookMonth, Client, ClientContribution, MonthlyBusiness
+from core.money import money_sum_sql
 
 MONTH_BATCH = 12
 """Months valued by one statement: keeps the statement's parameter list short."""
 
 _PRIVATE_AFFLUENT = (Client.Segment.PRIVATE.value, Client.Segment.AFFLUENT.value)
 
-# Column of BookMonth → its aggregate over mb (MonthlyBusiness), c (Client) and cc (the stored
+# Column of BookMonth → the money it sums over mb (MonthlyBusiness) and cc (the stored
 # ClientContribution, absent when the month was never valued: its totals then count 0).
-_FIGURES = {
-    "clients": "COUNT(*)",
-    "private_affluent": "SUM(CASE WHEN c.segment IN ({}) THEN 1 ELSE 0 END)".format(
-        ", ".join(f"'{segment}'" for segment in _PRIVATE_AFFLUENT)),
-    "deposit": "SUM(mb.deposit_avg_balance)",
-    "loan": "SUM(mb.loan_avg_balance)",
-    "aum": "SUM(mb.deposit_avg_balance + mb.wm_sales)",
-    "volume": "COALESCE(SUM(cc.volume), 0)",
-    "revenue": "COALESCE(SUM(cc.loan_revenue + cc.deposit_revenue + cc.wm_revenue + cc.card_revenue), 0)",
-    "profit": "COALESCE(SUM(cc.loan_profit + cc.deposit_profit + cc.wm_profit + cc.card_profit), 0)",
-    "eva": "COALESCE(SUM(cc.loan_profit + cc.deposit_profit + cc.wm_profit + cc.card_profit"
-           " - cc.capital_charge), 0)",
+_MONEY_FIGURES = {
+    "deposit": "mb.deposit_avg_balance",
+    "loan": "mb.loan_avg_balance",
+    "aum": "mb.deposit_avg_balance + mb.wm_sales",
+    "volume": "cc.volume",
+    "revenue": "cc.loan_revenue + cc.deposit_revenue + cc.wm_revenue + cc.card_revenue",
+    "profit": "cc.loan_profit + cc.deposit_profit + cc.wm_profit + cc.card_profit",
+    "eva": "cc.loan_profit + cc.deposit_profit + cc.wm_profit + cc.card_profit - cc.capital_charge",
 }
+_CONTRIBUTION_FIGURES = frozenset({"volume", "revenue", "profit", "eva"})
+_FIGURE_NAMES = ("clients", "private_affluent", *_MONEY_FIGURES)
+
+
+def _figures() -> dict[str, str]:
+    """Column of BookMonth → its aggregate, money summed to the cent on every database."""
+    figures = {
+        "clients": "COUNT(*)",
+        "private_affluent": "SUM(CASE WHEN c.segment IN ({}) THEN 1 ELSE 0 END)".format(
+            ", ".join(f"'{segment}'" for segment in _PRIVATE_AFFLUENT)),
+    }
+    for name, expression in _MONEY_FIGURES.items():
+        total = money_sum_sql(expression, connection.vendor)
+        figures[name] = f"COALESCE({total}, 0)" if name in _CONTRIBUTION_FIGURES else total
+    return figures
 
 
 def _tables() -> dict[str, str]:
@@ -74,8 +86,8 @@ def _upsert_sql(months: list[dt.date], branch_ids: list[int] | None) -> tuple[st
     t = _tables()
     cte, params = _months_cte(months)
     where, where_params = _branch_condition("c.branch_id", branch_ids)
-    columns = ("rm_id", "branch_id", "month", *_FIGURES)
-    figures = ",\n       ".join(_FIGURES.values())
+    columns = ("rm_id", "branch_id", "month", *_FIGURE_NAMES)
+    figures = ",\n       ".join(_figures().values())
     # SQLite reads "ON" after a join as the start of the upsert clause unless a WHERE comes first.
     sql = f"""
 INSERT INTO {t["book"]} ({", ".join(columns)})
@@ -91,8 +103,8 @@ LEFT JOIN {t["contribution"]} cc ON cc.client_id = mb.client_id AND cc.month = m
 WHERE {where}
 GROUP BY a.rm_id, c.branch_id, p.month
 ON CONFLICT (branch_id, month, rm_id) DO UPDATE SET
-    {", ".join(f"{name} = excluded.{name}" for name in _FIGURES)}
-WHERE {" OR ".join(f"{t['book']}.{name} <> excluded.{name}" for name in _FIGURES)}
+    {", ".join(f"{name} = excluded.{name}" for name in _FIGURE_NAMES)}
+WHERE {" OR ".join(f"{t['book']}.{name} <> excluded.{name}" for name in _FIGURE_NAMES)}
 """
     return sql, params + where_params
 

@@ -3,14 +3,16 @@
 A recompute resolves the parameters of every branch-month, stores the branch-month unit costs
 (``BranchMonthCost``) and then values every client-month of the month in one ``INSERT … SELECT``
 statement, so the cost of a run does not depend on the number of clients in Python.
+SQLite, which would compute that statement in floats, values the month in Python with Decimal
+instead (``contribution_values``, the same formulas) and writes the rows in bulk.
 Pages, exports and the API read the stored rows through ``contribution_components`` (one row)
 and ``contribution_total_expression`` / ``contribution_total_sum`` (aggregates).
 """
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import decimal
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -32,6 +34,8 @@ from clients.models import (
     MonthlyBusiness,
     ParameterKey,
 )
+from core.money import ZERO as MONEY_ZERO
+from core.money import UNROUNDED, MoneyField, MoneySum, money_round
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.errors import ApplicationError
 
@@ -50,7 +54,7 @@ class ContributionMethod(models.IntegerChoices):
 LINES = ("loan", "deposit", "wm", "card")
 REVENUE_FIELDS = tuple(f"{line}_revenue" for line in LINES)
 PROFIT_FIELDS = tuple(f"{line}_profit" for line in LINES)
-_MONEY_FIELD = models.DecimalField(max_digits=18, decimal_places=2)
+_MONEY_FIELD = MoneyField()
 
 # Planned cost key → the MonthlyBusiness count it is spread over.
 UNIT_COST_COUNTS = {
@@ -61,8 +65,6 @@ UNIT_COST_COUNTS = {
 }
 FTP_LOAN_KEYS = {term: f"ftp_loan_{term}" for term in LoanTerm.values}
 
-# Unit costs are not rounded (DOMAIN 2.2); divide with far more digits than any amount has.
-_UNIT_COST_CONTEXT = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 
 
 # --- parameters and unit costs -------------------------------------------------------------
@@ -136,7 +138,7 @@ def _unit_costs_store(*, months: list[dt.date], branch_ids: list[int], parameter
             for line, (key, field) in UNIT_COST_COUNTS.items():
                 count = counted.get(field) or 0
                 planned = parameters[(month, branch_id)][key]
-                costs[line] = _UNIT_COST_CONTEXT.divide(planned, count) if count else ZERO
+                costs[line] = UNROUNDED.divide(planned, count) if count else ZERO
                 setattr(row, field, count)
                 setattr(row, f"unit_cost_{line}", costs[line])
             unit_costs[(month, branch_id)] = costs
@@ -220,6 +222,63 @@ WHERE {" OR ".join(f"{target}.{name} <> excluded.{name}" for name in columns[2:]
 """
 
 
+# The MonthlyBusiness columns the valuation reads.
+_MONTHLY_COLUMNS = (
+    "deposit_avg_balance", "deposit_interest_expense", "deposit_accounts",
+    "loan_avg_balance", "loan_interest_income", "loan_accounts", "loan_term",
+    "wm_income", "wm_expense", "wm_tx_count", "wm_sales",
+    "card_count", "card_deposit_income", "card_overdraft_income", "card_fee_income",
+    "card_annual_fee_income", "card_rebate_income",
+    "insurance_sales", "fund_sales", "bond_sales",
+)
+
+
+def contribution_values(monthly: dict, parameters: dict[str, Decimal],
+                        unit_costs: dict[str, Decimal]) -> dict[str, Decimal]:
+    """The stored figures of one client-month (DOMAIN 2.2), in Decimal: ``volume``, the
+    ``<line>_revenue`` and ``<line>_profit`` of each line and EVA's ``capital_charge``.
+
+    ``monthly`` holds the columns of ``_MONTHLY_COLUMNS``; ``parameters`` every ``ParameterKey``
+    of the branch-month; ``unit_costs`` the branch-month's unit cost per line. The same formulas as
+    ``_valuation_sql``: each component rounded once, at the end, to the cent half-up.
+    """
+    m, p = monthly, parameters
+    with decimal.localcontext(UNROUNDED):
+        ftp_loan = p[FTP_LOAN_KEYS[m["loan_term"]]] if m["loan_term"] in FTP_LOAN_KEYS else ZERO
+        revenue = {
+            "loan": m["loan_interest_income"] * (1 - p[ParameterKey.TAX_RATE])
+            - m["loan_avg_balance"] * ftp_loan / 12,
+            "deposit": m["deposit_avg_balance"] * p[ParameterKey.FTP_DEPOSIT] / 12 - m["deposit_interest_expense"],
+            "wm": m["wm_income"] - m["wm_expense"] - m["wm_income"] * p[ParameterKey.TAX_RATE],
+            "card": (m["card_deposit_income"] + m["card_overdraft_income"] + m["card_fee_income"]
+                     + m["card_annual_fee_income"] + m["card_rebate_income"]),
+        }
+        cost = {line: unit_costs[line] * m[count] for line, (_key, count) in UNIT_COST_COUNTS.items()}
+        capital_charge = (m["loan_avg_balance"] * p[ParameterKey.CAPITAL_RATIO]
+                          * p[ParameterKey.COST_OF_CAPITAL] / 12)
+        values = {"volume": (m["deposit_avg_balance"] + m["loan_avg_balance"] + m["wm_sales"]
+                             + m["insurance_sales"] + m["fund_sales"] + m["bond_sales"])}
+        for line in LINES:
+            values[f"{line}_revenue"] = money_round(revenue[line])
+            values[f"{line}_profit"] = money_round(revenue[line] - cost[line])
+        values["capital_charge"] = money_round(capital_charge)
+    return values
+
+
+def _valuation_in_python(month: dt.date, branch_ids: list[int], parameters: dict, unit_costs: dict) -> None:
+    """Value every client-month of ``month`` of the branches with ``contribution_values`` and
+    upsert the rows in bulk: the path of databases without a decimal type (SQLite)."""
+    rows = (MonthlyBusiness.objects.filter(month=month, client__branch_id__in=branch_ids)
+            .order_by("client_id").values("client_id", "client__branch_id", *_MONTHLY_COLUMNS))
+    valued = [
+        ClientContribution(client_id=row["client_id"], month=month, branch_id=row["client__branch_id"],
+                           **contribution_values(row, parameters[(month, row["client__branch_id"])],
+                                                 unit_costs[(month, row["client__branch_id"])]))
+        for row in rows]
+    ClientContribution.objects.bulk_create(valued, update_conflicts=True, unique_fields=["client", "month"],
+                                           update_fields=["branch", *_STORED_COLUMNS])
+
+
 def _branch_values(month: dt.date, branch_ids: list[int], parameters: dict, unit_costs: dict) -> list:
     params = []
     for branch_id in branch_ids:
@@ -255,10 +314,14 @@ def contribution_recompute(*, months: Iterable[dt.date], branch_ids: Iterable[in
     parameters = contribution_parameters_resolve(months=months, branch_ids=branch_ids)
     unit_costs, monthly_rows = _unit_costs_store(months=months, branch_ids=branch_ids,
                                                  parameters=parameters, all_branches=all_branches)
-    sql = _valuation_sql(len(branch_ids))
+    in_sql = connection.vendor == "postgresql"  # SQLite would value in floats
+    sql = _valuation_sql(len(branch_ids)) if in_sql else None
     with connection.cursor() as cursor:
         for month in months:
-            cursor.execute(sql, [*_branch_values(month, branch_ids, parameters, unit_costs), month])
+            if in_sql:
+                cursor.execute(sql, [*_branch_values(month, branch_ids, parameters, unit_costs), month])
+            else:
+                _valuation_in_python(month, branch_ids, parameters, unit_costs)
             stored = ClientContribution.objects.filter(month=month)
             if not all_branches:
                 stored = stored.filter(branch_id__in=branch_ids)
@@ -345,5 +408,5 @@ def contribution_total_expression(method: int) -> models.Expression:
 
 def contribution_total_sum(method: int) -> models.Expression:
     """``Sum`` of a method's total, 0.00 over no rows: ``qs.aggregate(total=contribution_total_sum(3))``."""
-    return Coalesce(Sum(contribution_total_expression(method)), Value(Decimal("0.00")),
+    return Coalesce(MoneySum(contribution_total_expression(method)), Value(MONEY_ZERO),
                     output_field=_MONEY_FIELD)

@@ -29,9 +29,9 @@ from clients import services
 from clients.models import Assignment, Client
 from clients.models import StatementLine as L
 from clients.statements import StatementPeriod
+from core.money import money_round
 
 D = Decimal
-CENT = D("0.01")
 SEASON = (D("0.96"), D("1.00"), D("1.00"), D("1.04"))
 DEPRECIATION = D("0.025")  # of fixed assets, per quarter
 INTEREST = D("0.012")  # on borrowings, per quarter
@@ -70,7 +70,7 @@ PLANS: tuple[CompanyPlan, ...] = (
 
 
 def _q(value: D) -> D:
-    return value.quantize(CENT)
+    return money_round(value)
 
 
 def _balance_totals(b: dict) -> None:

@@ -22,6 +22,7 @@ from careers.models import RiskAlert
 from careers.selectors import DEFAULT_INTERVIEW_MONTHS, InterviewDue, career_employees, interview_due_on
 from clients import selectors
 from clients.models import Assignment, BookMonth, Branch, Client, Complaint, Employee, Role
+from core.money import MoneySum, round_half_up
 from performance import selectors as performance_selectors
 from performance.models import Appraisal, PerformancePool, PoolEntry
 from performance.periods import Period
@@ -190,9 +191,9 @@ def book_overview(user, *, branch: Branch, month: dt.date | None, top: int = TOP
     if months:
         book_months = branch_book_months(user, branch=branch, months=months).order_by()
         totals = {row["month"]: BranchMonth(**row) for row in book_months.values("month").annotate(
-            clients=Sum("clients"), private_affluent=Sum("private_affluent"), aum=Sum("aum"), profit=Sum("profit"))}
+            clients=Sum("clients"), private_affluent=Sum("private_affluent"), aum=MoneySum("aum"), profit=MoneySum("profit"))}
         overview.branch = [totals.get(m) or BranchMonth(month=m) for m in months]
-        profits = dict(book_months.values_list("rm_id").annotate(profit=Sum("profit")))
+        profits = dict(book_months.values_list("rm_id").annotate(profit=MoneySum("profit")))
         rms.sort(key=lambda rm: (-profits.get(rm.pk, ZERO), rm.employee_no))
     cut = top if len(rms) > top + lowest else len(rms)
     shown = list(enumerate(rms[:cut], start=1))
@@ -269,7 +270,7 @@ def appraisal_overview(user, *, branch: Branch) -> AppraisalOverview:
         overview.graded = sum(grades[g] for g in Grade.values)
         overview.grades = [
             GradeShare(grade=g, label=str(label), count=grades[g],
-                       share=(Decimal(100 * grades[g]) / overview.graded).quantize(Decimal("0.1"))
+                       share=round_half_up(Decimal(100 * grades[g]) / overview.graded, 1)
                        if overview.graded else ZERO)
             for g, label in Grade.choices]
     return overview

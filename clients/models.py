@@ -7,12 +7,13 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.money import ZERO as MONEY_ZERO
+from core.money import MoneyField
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
 from rmportal.validators import (TEXT_JUSTIFICATION, TEXT_NOTE, text_validators, validate_month,
                                  validate_past_date, validate_period)
 
-MONEY = {"max_digits": 18, "decimal_places": 2, "default": Decimal("0.00")}
 
 
 class User(AbstractUser):
@@ -313,27 +314,27 @@ class MonthlyBusiness(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="monthly",
                                verbose_name=_("client"), db_index=False)
     month = models.DateField(_("month"), validators=[validate_month])
-    deposit_avg_balance = models.DecimalField(_("deposit daily average"), **MONEY)
-    deposit_interest_expense = models.DecimalField(_("deposit interest expense"), **MONEY)
+    deposit_avg_balance = MoneyField(_("deposit daily average"), default=MONEY_ZERO)
+    deposit_interest_expense = MoneyField(_("deposit interest expense"), default=MONEY_ZERO)
     deposit_accounts = models.PositiveIntegerField(_("deposit accounts"), default=0)
-    loan_avg_balance = models.DecimalField(_("loan daily average"), **MONEY)
-    loan_interest_income = models.DecimalField(_("loan interest income"), **MONEY)
+    loan_avg_balance = MoneyField(_("loan daily average"), default=MONEY_ZERO)
+    loan_interest_income = MoneyField(_("loan interest income"), default=MONEY_ZERO)
     loan_accounts = models.PositiveIntegerField(_("loan accounts"), default=0)
     loan_term = models.CharField(_("loan term"), max_length=6, choices=LoanTerm.choices, blank=True)
-    loan_npl_balance = models.DecimalField(_("non-performing loans"), **MONEY)
-    wm_income = models.DecimalField(_("WM income"), **MONEY)
-    wm_expense = models.DecimalField(_("WM expense"), **MONEY)
+    loan_npl_balance = MoneyField(_("non-performing loans"), default=MONEY_ZERO)
+    wm_income = MoneyField(_("WM income"), default=MONEY_ZERO)
+    wm_expense = MoneyField(_("WM expense"), default=MONEY_ZERO)
     wm_tx_count = models.PositiveIntegerField(_("WM transactions"), default=0)
-    wm_sales = models.DecimalField(_("WM sales"), **MONEY)
+    wm_sales = MoneyField(_("WM sales"), default=MONEY_ZERO)
     card_count = models.PositiveIntegerField(_("cards"), default=0)
-    card_deposit_income = models.DecimalField(_("card deposit income"), **MONEY)
-    card_overdraft_income = models.DecimalField(_("card overdraft income"), **MONEY)
-    card_fee_income = models.DecimalField(_("card fee income"), **MONEY)
-    card_annual_fee_income = models.DecimalField(_("card annual-fee income"), **MONEY)
-    card_rebate_income = models.DecimalField(_("card rebate income"), **MONEY)
-    insurance_sales = models.DecimalField(_("insurance sales"), **MONEY)
-    fund_sales = models.DecimalField(_("fund sales"), **MONEY)
-    bond_sales = models.DecimalField(_("bond sales"), **MONEY)
+    card_deposit_income = MoneyField(_("card deposit income"), default=MONEY_ZERO)
+    card_overdraft_income = MoneyField(_("card overdraft income"), default=MONEY_ZERO)
+    card_fee_income = MoneyField(_("card fee income"), default=MONEY_ZERO)
+    card_annual_fee_income = MoneyField(_("card annual-fee income"), default=MONEY_ZERO)
+    card_rebate_income = MoneyField(_("card rebate income"), default=MONEY_ZERO)
+    insurance_sales = MoneyField(_("insurance sales"), default=MONEY_ZERO)
+    fund_sales = MoneyField(_("fund sales"), default=MONEY_ZERO)
+    bond_sales = MoneyField(_("bond sales"), default=MONEY_ZERO)
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="client__branch", own=_book_of_client,
@@ -445,16 +446,16 @@ class ClientContribution(models.Model):
     month = models.DateField(_("month"), validators=[validate_month])
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="contributions",
                                db_index=False, db_constraint=False)
-    volume = models.DecimalField(**MONEY)
-    loan_revenue = models.DecimalField(**MONEY)
-    deposit_revenue = models.DecimalField(**MONEY)
-    wm_revenue = models.DecimalField(**MONEY)
-    card_revenue = models.DecimalField(**MONEY)
-    loan_profit = models.DecimalField(**MONEY)
-    deposit_profit = models.DecimalField(**MONEY)
-    wm_profit = models.DecimalField(**MONEY)
-    card_profit = models.DecimalField(**MONEY)
-    capital_charge = models.DecimalField(**MONEY)
+    volume = MoneyField(default=MONEY_ZERO)
+    loan_revenue = MoneyField(default=MONEY_ZERO)
+    deposit_revenue = MoneyField(default=MONEY_ZERO)
+    wm_revenue = MoneyField(default=MONEY_ZERO)
+    card_revenue = MoneyField(default=MONEY_ZERO)
+    loan_profit = MoneyField(default=MONEY_ZERO)
+    deposit_profit = MoneyField(default=MONEY_ZERO)
+    wm_profit = MoneyField(default=MONEY_ZERO)
+    card_profit = MoneyField(default=MONEY_ZERO)
+    capital_charge = MoneyField(default=MONEY_ZERO)
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="branch", own=_book_of_client)
@@ -484,13 +485,13 @@ class BookMonth(models.Model):
     month = models.DateField(_("month"), validators=[validate_month])
     clients = models.IntegerField(_("clients"), default=0)
     private_affluent = models.IntegerField(_("private and affluent clients"), default=0)
-    deposit = models.DecimalField(_("deposit average balance"), **MONEY)
-    loan = models.DecimalField(_("loan average balance"), **MONEY)
-    aum = models.DecimalField(_("AUM"), **MONEY)
-    volume = models.DecimalField(_("business volume"), **MONEY)
-    revenue = models.DecimalField(_("revenue contribution"), **MONEY)
-    profit = models.DecimalField(_("profit contribution"), **MONEY)
-    eva = models.DecimalField(_("economic value added"), **MONEY)
+    deposit = MoneyField(_("deposit average balance"), default=MONEY_ZERO)
+    loan = MoneyField(_("loan average balance"), default=MONEY_ZERO)
+    aum = MoneyField(_("AUM"), default=MONEY_ZERO)
+    volume = MoneyField(_("business volume"), default=MONEY_ZERO)
+    revenue = MoneyField(_("revenue contribution"), default=MONEY_ZERO)
+    profit = MoneyField(_("profit contribution"), default=MONEY_ZERO)
+    eva = MoneyField(_("economic value added"), default=MONEY_ZERO)
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="branch", own=lambda employee: Q(rm=employee))
@@ -600,7 +601,7 @@ class StatementEntry(models.Model):
     statement = models.ForeignKey(FinancialStatement, on_delete=models.CASCADE, related_name="entries",
                                   verbose_name=_("financial statement"))
     line = models.CharField(_("line item"), max_length=40, choices=StatementLine.choices)
-    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    amount = MoneyField(_("amount"), max_digits=20)  # statements of large companies
 
     class Meta:
         ordering = ["statement_id", "id"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import (Case, DecimalField, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
+from django.db.models import (Case, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
                               QuerySet, Subquery, Value, When)
 from django.db.models.functions import Coalesce
 
@@ -18,11 +18,13 @@ from clients.contribution import ContributionMethod, contribution_total_expressi
 from clients.models import (Assignment, Branch, Client, ClientContribution, Complaint, Employee,
                             FinancialStatement, Interaction, MonthlyBusiness, Role, StatementEntry,
                             StatementFlag)
+from core.money import ZERO as MONEY_ZERO
+from core.money import MoneyField, MoneySubquerySum
 from rmportal import scoping
 
 CONTRIBUTION_MONTHS = 12
-_MONEY = DecimalField(max_digits=20, decimal_places=2)
-_ZERO = Value(Decimal("0.00"), output_field=_MONEY)
+_MONEY = MoneyField()
+_ZERO = Value(MONEY_ZERO, output_field=_MONEY)
 
 AUM = ExpressionWrapper(F("deposit_avg_balance") + F("wm_sales"), output_field=_MONEY)
 """Assets under management of a MonthlyBusiness row: deposit daily average + WM sales.
@@ -55,7 +57,7 @@ def contribution_months(month: dt.date | None) -> list[dt.date]:
 
 def _sum(queryset: QuerySet, expression) -> Coalesce:
     """A correlated subquery summing ``expression`` over ``queryset`` (0 when there is no row)."""
-    total = queryset.order_by().annotate(_total=Func(expression, function="SUM", output_field=_MONEY))
+    total = queryset.order_by().annotate(_total=MoneySubquerySum(expression))
     return Coalesce(Subquery(total.values("_total")[:1], output_field=_MONEY), _ZERO)
 
 

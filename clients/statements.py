@@ -24,10 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import FinancialStatement, StatementFlag, StatementLine
+from core.money import money_round, round_half_up
 
 L = StatementLine
-CENT = Decimal("0.01")
-TENTH = Decimal("0.1")
 HUNDRED = Decimal("100")
 ZERO = Decimal("0")
 
@@ -326,20 +325,20 @@ def _values(lines: Lines, *codes) -> tuple | None:
 
 
 def _money(value: Decimal) -> str:
-    return str(value.quantize(CENT))
+    return str(money_round(value))
 
 
 def _pct(value: Decimal) -> str:
     """A fraction as percent, two decimals: 0.1234 → "12.34"."""
-    return str((value * HUNDRED).quantize(CENT))
+    return str(round_half_up(value * HUNDRED, 2))
 
 
 def _ratio_text(value: Decimal, unit: str) -> str:
     if unit == PERCENT:
         return _pct(value)
     if unit == DAYS:
-        return str(value.quantize(TENTH))
-    return str(value.quantize(CENT))
+        return str(round_half_up(value, 1))
+    return str(round_half_up(value, 2))
 
 
 def _growth(current: Decimal, previous: Decimal) -> Decimal | None:

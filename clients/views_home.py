@@ -21,7 +21,7 @@ from careers.models import RiskScore
 from clients import home, selectors
 from clients.filtersets import ClientFilterSet, ComplaintFilterSet
 from clients.models import Branch, Complaint
-from clients.templatetags.portal_money import money_in_unit, money_unit_label
+from core.templatetags.portal_money import money_in_unit, money_unit_label
 from rmportal import scoping
 from rmportal.exports import FORMATS, export_response
 from rmportal.views import ActionRequiredMixin

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import Employee, Role
+from core.money import round_half_up
 from performance.metrics import rm_metrics
 from performance.models import Appraisal, AppraisalLine, Indicator, Scheme, Target
 from performance.periods import Period
@@ -160,9 +161,9 @@ def _compute_group(group: list[tuple[Employee, Scheme, list[Indicator]]], period
 def _differs(stored, computed) -> bool:
     if stored is None or computed is None:
         return stored is not computed
-    # Stored values are rounded to their column's decimal places.
+    # Stored values are rounded to their column's decimal places, half-up as PostgreSQL does.
     places = -stored.as_tuple().exponent if isinstance(stored, Decimal) else 0
-    return stored != Decimal(computed).quantize(Decimal(1).scaleb(-places))
+    return stored != round_half_up(Decimal(computed), places)
 
 
 def appraisal_run(*, period: str | Period, branch_code: str | None = None, reason: str = "") -> RunResult:

@@ -8,21 +8,18 @@ constraint keeps it at or above zero, also under concurrent allocations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from careers.selectors import level_coefficients_as_of
 from clients.models import Branch, Employee
+from core.money import CENT, ZERO, MoneySum, is_whole_cents, money_round, money_round_down
 from performance.models import Appraisal, BonusStatement, Budget, PerformancePool, PoolEntry
 from performance.periods import Period
 from rmportal.errors import ApplicationError
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 
 
 def split_by_largest_remainder(total: Decimal, shares: Sequence[Decimal]) -> list[Decimal]:
@@ -32,7 +29,7 @@ def split_by_largest_remainder(total: Decimal, shares: Sequence[Decimal]) -> lis
     if not shares or share_sum <= 0:
         raise ApplicationError(_("There is nothing to share the budget by."))
     exact = [total * share / share_sum for share in shares]
-    parts = [value.quantize(CENT, rounding=ROUND_DOWN) for value in exact]
+    parts = [money_round_down(value) for value in exact]
     leftover = int(((total - sum(parts, Decimal(0))) / CENT).to_integral_value())
     order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
     for i in order[:leftover]:
@@ -41,7 +38,7 @@ def split_by_largest_remainder(total: Decimal, shares: Sequence[Decimal]) -> lis
 
 
 def withholding(bonus: Decimal, rate: Decimal) -> Decimal:
-    return (bonus * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return money_round(bonus * rate)
 
 
 def pool_of(branch: Branch) -> PerformancePool:
@@ -111,7 +108,7 @@ def _amount(value) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise ApplicationError(_("An amount is a number."))
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
+    if not amount.is_finite() or amount <= 0 or not is_whole_cents(amount):
         raise ApplicationError(_("An amount is positive, in yuan and fen (two decimals at most)."))
     return amount
 
@@ -163,7 +160,7 @@ def pool_received(employee_ids, period: str) -> dict[int, Decimal]:
     """Net pool receipts per RM for a period: allocations less reversed allocations."""
     rows = PoolEntry.objects.filter(employee_id__in=employee_ids, period=period).exclude(
         kind=PoolEntry.Kind.CONTRIBUTION).exclude(reverses__kind=PoolEntry.Kind.CONTRIBUTION).values(
-        "employee_id", "kind").annotate(total=Sum("amount"))
+        "employee_id", "kind").annotate(total=MoneySum("amount"))
     received: dict[int, Decimal] = {}
     for row in rows:
         sign = 1 if row["kind"] == PoolEntry.Kind.ALLOCATION else -1

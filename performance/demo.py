@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import F
@@ -40,6 +40,7 @@ from simple_history.utils import bulk_create_with_history
 from careers.demo import FRICTION, PAY, PRESSURE, RECOGNITION, STAGNATION, Person, StaffPlan, weighted_sample
 from careers.models import Exit, LevelChange
 from clients.models import Branch, Employee, User
+from core.money import money_round, round_half_up
 from performance.appraisals import appraisal_run
 from performance.bonus import pool_allocate, pool_reverse
 from performance.metrics import rm_metrics
@@ -53,7 +54,6 @@ from performance.workflow import (appraisal_acknowledge, appraisal_appeal, appra
                                   appraisal_review, appraisal_score_manual, appraisal_submit, period_approve)
 
 S = Appraisal.State
-CENT = Decimal("0.01")
 HALF = Decimal("0.5")
 
 # --------------------------------------------------------------------------------------------
@@ -311,8 +311,8 @@ class PerformanceHistory:
                     if person.branch != self.branch_index[branch.pk] or person.hired_on > dt.date(year, 9, 30):
                         continue
                     state = person.initial
-                    total = Decimal(str(max(35.0, min(99.0, self.rng.gauss(
-                        80 - 18 * (state[FRICTION] - 0.35) - 6 * (state[RECOGNITION] - 0.35), 7.5))))).quantize(CENT)
+                    total = round_half_up(Decimal(str(max(35.0, min(99.0, self.rng.gauss(
+                        80 - 18 * (state[FRICTION] - 0.35) - 6 * (state[RECOGNITION] - 0.35), 7.5))))), 2)
                     appraisals.append(Appraisal(
                         employee_id=person.pk, scheme=scheme, branch=branch, period=str(year), period_kind=YEAR,
                         state=S.ACKNOWLEDGED, total=total, grade=grade_for(total),
@@ -426,8 +426,7 @@ class PerformanceHistory:
             else:
                 share = 1.0 - 0.7 * state[FRICTION] - 0.5 * disengaged + self.rng.gauss(0, 0.07)
             share = min(1.0, max(0.2, share))
-            scores[indicator.code] = (indicator.weight * Decimal(str(share)) * 2).quantize(
-                Decimal(1), rounding=ROUND_HALF_UP) / 2
+            scores[indicator.code] = round_half_up(indicator.weight * Decimal(str(share)) * 2, 0) / 2
         return scores
 
     def _plan_factor(self, period: Period, lines: dict, metrics: dict, manual: dict) -> Decimal:
@@ -453,7 +452,7 @@ class PerformanceHistory:
             if counts[index]:
                 amount = per_rm * counts[index] * Decimal(str(0.85 + 0.15 * self.branch_weights[index]))
                 budgets.append(Budget(branch=branch, period=period.key,
-                                      amount=(amount / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 1000))
+                                      amount=round_half_up(amount / 1000, 0) * 1000))
         bulk_create_with_history(budgets, Budget, default_user=self.staff.hr)
         self.counts["budgets"] += len(budgets)
 
@@ -624,7 +623,7 @@ class PerformanceHistory:
                     self.reversed = True
                     pool_reverse(entry=entry_row, by=head,
                                  justification="分配金额录入有误（多录一位），冲回后按审定金额重新分配。")
-                    pool_allocate(branch=branch, employee=appraisal.employee, amount=(amount / 10).quantize(CENT),
+                    pool_allocate(branch=branch, employee=appraisal.employee, amount=money_round(amount / 10),
                                   reason=reason, justification=entry_row.justification, period=period.key, by=head)
                     pool.refresh_from_db()
 
@@ -668,7 +667,7 @@ def _not_yet_employed(pks: list[int]) -> None:
 
 def _round_target(value: Decimal, floor: Decimal) -> Decimal:
     """A target in whole hundreds of CNY, at least ``floor`` (a zero target would block submission)."""
-    return max(Decimal(floor), (Decimal(value) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 100)
+    return max(Decimal(floor), round_half_up(Decimal(value) / 100, 0) * 100)
 
 
 ZEROS = (Decimal(0), Decimal(0))

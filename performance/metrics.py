@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from core.money import money_sum_sql
 from performance.periods import Period, month_end
 
 ZERO = Decimal(0)
@@ -75,6 +76,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 def _dec(value) -> Decimal:
     if value is None:
         return ZERO
+    # SQLite answers floats; a money sum's float reads back as its exact cents (core.money).
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
@@ -84,10 +86,11 @@ def _monthly_sums(rms, months, method: int):
     where, where_params = rms
     contribution_join = "" if method == 1 else (
         "LEFT JOIN clients_clientcontribution cc ON cc.client_id = mb.client_id AND cc.month = mb.month")
+    sums = ", ".join(money_sum_sql(expression, connection.vendor) for expression in (
+        "mb.deposit_avg_balance", "mb.loan_avg_balance", "mb.loan_npl_balance", "mb.insurance_sales",
+        "mb.fund_sales", "mb.bond_sales", "mb.wm_income", CONTRIBUTION_SQL[method]))
     sql = f"""{cte}
-        SELECT a.rm_id, mb.month, SUM(mb.deposit_avg_balance), SUM(mb.loan_avg_balance),
-               SUM(mb.loan_npl_balance), SUM(mb.insurance_sales), SUM(mb.fund_sales),
-               SUM(mb.bond_sales), SUM(mb.wm_income), SUM({CONTRIBUTION_SQL[method]})
+        SELECT a.rm_id, mb.month, {sums}
         FROM p JOIN clients_monthlybusiness mb ON mb.month = p.month
         {_OWNER_JOIN.format(alias="mb")}
         {contribution_join}
@@ -100,8 +103,10 @@ def _december_base(rms, period: Period):
     """Σ previous-December daily averages of the clients in each RM's book in the last month."""
     cte, params = _months_cte([period.last_month])
     where, where_params = rms
+    sums = ", ".join(money_sum_sql(expression, connection.vendor)
+                     for expression in ("mb.deposit_avg_balance", "mb.loan_avg_balance"))
     sql = f"""{cte}
-        SELECT a.rm_id, SUM(mb.deposit_avg_balance), SUM(mb.loan_avg_balance)
+        SELECT a.rm_id, {sums}
         FROM p JOIN clients_assignment a
           ON a.started_on <= p.last_day AND (a.ended_on IS NULL OR a.ended_on > p.last_day)
         JOIN clients_monthlybusiness mb ON mb.client_id = a.client_id AND mb.month = %s

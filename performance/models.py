@@ -9,12 +9,12 @@ from simple_history.models import HistoricalRecords
 
 from clients.contribution import ContributionMethod
 from clients.models import Branch, Employee
+from core.money import MoneyField
 from rmportal import scoping
 from rmportal.scoping import RestrictedQuerySet, Scope
 from rmportal.validators import TEXT_JUSTIFICATION, TEXT_NOTE, text_validators, validate_period
 from performance.scoring import Grade, Method
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 RATE = {"max_digits": 8, "decimal_places": 4}
 HR_ONLY = frozenset({scoping.HR})
 
@@ -147,7 +147,7 @@ class Budget(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="budgets",
                                verbose_name=_("branch"))
     period = models.CharField(_("period"), max_length=7, validators=[validate_period])
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     history = HistoricalRecords()
 
     objects = RestrictedQuerySet.as_manager()
@@ -290,9 +290,9 @@ class BonusStatement(models.Model):
                                      verbose_name=_("appraisal"))
     level_coefficient = models.DecimalField(_("level coefficient"), max_digits=6, decimal_places=3)
     grade_coefficient = models.DecimalField(_("grade coefficient"), **RATE)
-    bonus = models.DecimalField(_("bonus"), **MONEY)
-    withheld = models.DecimalField(_("withheld for the pool"), **MONEY)
-    paid = models.DecimalField(_("paid"), **MONEY)
+    bonus = MoneyField(_("bonus"))
+    withheld = MoneyField(_("withheld for the pool"))
+    paid = MoneyField(_("paid"))
     computed_at = models.DateTimeField(_("computed at"), auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -315,7 +315,7 @@ class PerformancePool(models.Model):
     """The performance pool (公共绩效池) of a unit; ``balance`` mirrors the ledger and never goes negative."""
 
     branch = models.OneToOneField(Branch, on_delete=models.PROTECT, related_name="pool", verbose_name=_("unit"))
-    balance = models.DecimalField(_("balance"), **MONEY, default=Decimal("0"))
+    balance = MoneyField(_("balance"), default=Decimal("0"))
 
     objects = RestrictedQuerySet.as_manager()
     scope = Scope(branch="branch", actions={"allocate": frozenset({scoping.DEPARTMENT_HEAD}),
@@ -345,7 +345,7 @@ class PoolEntry(models.Model):
     pool = models.ForeignKey(PerformancePool, on_delete=models.PROTECT, related_name="entries",
                              verbose_name=_("pool"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     period = models.CharField(_("period"), max_length=7, validators=[validate_period])
     employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="pool_entries",
                                  verbose_name=_("RM"))
@@ -356,7 +356,7 @@ class PoolEntry(models.Model):
                                  related_name="reversed_by", verbose_name=_("reverses"))
     bonus = models.ForeignKey(BonusStatement, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="pool_entries", verbose_name=_("bonus statement"))
-    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    balance_after = MoneyField(_("balance after"))
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("by"))

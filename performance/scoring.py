@@ -5,16 +5,16 @@ Points stay unrounded until the total; the total is clipped to 0…100 and round
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.money import round_half_up
 from rmportal.errors import ApplicationError
 
 ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
-CENT = Decimal("0.01")
 
 
 class Method(models.TextChoices):
@@ -91,7 +91,7 @@ def rescale(weights: Iterable[Decimal]) -> Decimal:
 
 
 def total_score(points: Iterable[Decimal]) -> Decimal:
-    return clamp(sum(points, ZERO), ZERO, HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_half_up(clamp(sum(points, ZERO), ZERO, HUNDRED), 2)
 
 
 def grade_for(total: Decimal) -> str:

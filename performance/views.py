@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -27,6 +27,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from clients.models import Branch, Employee, Role
+from core.money import round_half_up
 from performance import selectors
 from performance.bonus import pool_allocate, pool_reverse
 from performance.filtersets import AppraisalFilterSet
@@ -50,7 +51,6 @@ from rmportal.views import ActionRequiredMixin, RestrictedMixin
 
 S = Appraisal.State
 ALLOCATE = "allocate"
-CENT = Decimal("0.01")
 PAGE_SIZE = 50
 
 
@@ -219,7 +219,7 @@ def _show(field: str, value) -> str:
     if field == "grade":
         return str(Grade(value).label)
     if isinstance(value, Decimal):
-        return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+        return str(round_half_up(value, 2))
     return str(value)
 
 

@@ -1,12 +1,13 @@
 """The API answers the figures the pages show, for the same user and period: a client's
 contribution as on the client page, an appraisal's total, grade and points as on the appraisal
 pages, a bonus statement as on the statements page."""
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from clients.contribution import LINES
+from core.money import money_round
 from performance.models import Budget
 from tests.api_mixins import (JAN, PERIOD, api_client_for, book_client, quarterly_appraisal,
                               worked_example_client)
@@ -60,8 +61,7 @@ def test_bonus_statement_is_the_one_on_the_statements_page(branch, rm, branch_ma
     page = client.get(reverse("performance:bonus"), {"period": PERIOD})
     shown = [row["statement"] for row in page.context["rows"]]
     listed = api.get("/api/v1/bonus-statements/", {"period": PERIOD}).json()["results"]
-    cent = Decimal("0.01")
     assert [(s["employee"], s["bonus"], s["withheld"], s["paid"]) for s in listed] == [
-        (s.employee.employee_no, *(f"{getattr(s, f).quantize(cent, ROUND_HALF_UP)}" for f in
+        (s.employee.employee_no, *(f"{money_round(getattr(s, f))}" for f in
                                    ("bonus", "withheld", "paid"))) for s in shown]
     assert listed[0]["bonus"] == "30000.00" and listed[0]["withheld"] == "3000.00"

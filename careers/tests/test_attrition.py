@@ -18,7 +18,7 @@ from careers.services import exit_open
 from careers.tasks import attrition_warm
 from careers.views_attrition import EXPORTS, grid_chart
 from clients.models import Employee, MonthlyBusiness, Role
-from clients.templatetags.portal_money import money_unit_label
+from core.templatetags.portal_money import money_unit_label
 from rmportal.dashboard_cache import dashboard_data_changed
 from rmportal.importing import run_import
 from tests.factories import ClientFactory, EmployeeFactory

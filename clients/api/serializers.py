@@ -6,6 +6,7 @@ from rest_framework import serializers
 from careers.api.serializers import LevelRefSerializer
 from clients.contribution import ContributionMethod
 from clients.models import Assignment, Branch, Client, Employee, Region
+from core.money import MoneyAPIField
 from rmportal.api.fields import MonthField
 
 
@@ -74,11 +75,11 @@ class ContributionSerializer(serializers.Serializer):
     client_no = serializers.CharField()
     month = MonthField()
     method = serializers.IntegerField()
-    loan = serializers.DecimalField(max_digits=20, decimal_places=2)
-    deposit = serializers.DecimalField(max_digits=20, decimal_places=2)
-    wm = serializers.DecimalField(max_digits=20, decimal_places=2)
-    card = serializers.DecimalField(max_digits=20, decimal_places=2)
-    total = serializers.DecimalField(max_digits=20, decimal_places=2)
-    capital_charge = serializers.DecimalField(
-        max_digits=20, decimal_places=2, required=False,
+    loan = MoneyAPIField()
+    deposit = MoneyAPIField()
+    wm = MoneyAPIField()
+    card = MoneyAPIField()
+    total = MoneyAPIField()
+    capital_charge = MoneyAPIField(
+        required=False,
         help_text=_("Method 4 only: the capital charge already taken off the loan component."))

@@ -12,8 +12,10 @@ from clients.contribution import (
     contribution_parameters_resolve,
     contribution_recompute,
     contribution_total_sum,
+    contribution_values,
 )
 from clients.models import BranchMonthCost, ClientContribution, ContributionParameter, MonthlyBusiness
+from core.money import UNROUNDED
 from rmportal.errors import ApplicationError
 from tests.factories import ClientFactory, MonthlyBusinessFactory
 
@@ -429,3 +431,59 @@ def test_recompute_runs_a_fixed_number_of_queries(branch, sister_branch, other_b
         assert contribution_recompute(months=[JAN, FEB]) == 2 * count
     statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 10
+
+
+# --- the Python valuation (SQLite's path) gives the cents of the SQL one -----------------------
+
+def test_contribution_values_of_the_worked_example():
+    parameters = {key: D(0) for key in ("cost_loan", "cost_deposit", "cost_wm", "cost_card",
+                                        "ftp_loan_le6m", "ftp_loan_6m_1y", "ftp_loan_3y_5y", "ftp_loan_gt5y")}
+    parameters.update({key: D(value) for key, value in EXAMPLE_PARAMETERS.items()})
+    monthly = {**{name: D(0) for name in ("wm_sales", "insurance_sales", "fund_sales", "bond_sales",
+                                          "loan_npl_balance")}, **EXAMPLE_MONTHLY}
+
+    values = contribution_values(monthly, parameters, {"loan": D(200), "deposit": D(30), "wm": D(10), "card": D(10)})
+
+    assert values == {
+        "volume": D("1785000"), "loan_revenue": D("1330.00"), "deposit_revenue": D("583.33"),
+        "wm_revenue": D("828.00"), "card_revenue": D("225.00"), "loan_profit": D("1130.00"),
+        "deposit_profit": D("523.33"), "wm_profit": D("798.00"), "card_profit": D("205.00"),
+        "capital_charge": D("1050.00")}
+
+
+HALF_CENT_MONTHS = [
+    # loan 782.25 × 0.94 − 120 × 0.029 / 12 = 735.025; capital charge 120 × 0.105 × 0.10 / 12 = 0.105
+    {"loan_interest_income": D("782.25"), "loan_avg_balance": D("120"), "loan_term": "1y_3y", "loan_accounts": 1},
+    # deposit 603 × 0.02 / 12 = 1.005
+    {"deposit_avg_balance": D("603"), "deposit_accounts": 1},
+    # WM 782.25 − 656.59 − 46.935 = 78.725, less a third of 100 per transaction
+    {"wm_income": D("782.25"), "wm_expense": D("656.59"), "wm_tx_count": 2},
+    {"wm_income": D("885.25"), "wm_expense": D("771.46"), "wm_tx_count": 1, "card_fee_income": D("0.10"),
+     "card_rebate_income": D("0.20"), "card_count": 3},
+    {"loan_interest_income": D("-2.75"), "deposit_avg_balance": D("1809"), "deposit_interest_expense": D("9.99"),
+     "loan_term": "gt5y", "loan_avg_balance": D("1000000.01")},
+]
+
+
+def test_python_valuation_gives_the_cents_of_the_sql_valuation(branch, rm):
+    """DOMAIN 2.2 in Python with Decimal (SQLite's path) and in SQL (PostgreSQL's) store the same
+    cents, also on half cents and with unit costs that are not rounded."""
+    clients = [ClientFactory(branch=branch, rm=rm) for _ in HALF_CENT_MONTHS]
+    for client, figures in zip(clients, HALF_CENT_MONTHS):
+        MonthlyBusinessFactory(client=client, month=JAN, **figures)
+    set_parameters(None, JAN, **EXAMPLE_PARAMETERS, ftp_loan_gt5y="0.0415")
+    set_parameters(branch, JAN, cost_loan="100", cost_wm="100", cost_card="10", cost_deposit="7")
+    contribution_recompute(months=[JAN])
+    sql = {row.client_id: row for row in ClientContribution.objects.filter(month=JAN)}
+
+    parameters = contribution_parameters_resolve(months=[JAN], branch_ids=[branch.pk])[(JAN, branch.pk)]
+    costs = BranchMonthCost.objects.get(branch=branch, month=JAN)
+    unit_costs = {line: UNROUNDED.divide(parameters[f"cost_{line}"], getattr(costs, field))
+                  for line, field in (("loan", "loan_accounts"), ("deposit", "deposit_accounts"),
+                                      ("wm", "wm_tx_count"), ("card", "card_count"))}
+    for monthly in MonthlyBusiness.objects.filter(month=JAN).values():
+        values = contribution_values(monthly, parameters, unit_costs)
+        assert values == {name: getattr(sql[monthly["client_id"]], name) for name in values}
+    assert sql[clients[0].pk].loan_revenue == D("735.03") and sql[clients[0].pk].capital_charge == D("0.11")
+    assert sql[clients[1].pk].deposit_revenue == D("1.01")
+    assert sql[clients[2].pk].wm_revenue == D("78.73") and sql[clients[3].pk].wm_revenue == D("60.68")

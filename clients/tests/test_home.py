@@ -19,7 +19,7 @@ from clients.contribution import ContributionMethod, contribution_recompute, con
 from clients.models import (Client, ClientContribution, Complaint, ContributionParameter, Employee, MonthlyBusiness,
                             Role)
 from clients.selectors import AUM
-from clients.templatetags.portal_money import money_in_unit
+from core.templatetags.portal_money import money_in_unit
 from performance.models import Appraisal, PerformancePool, PoolEntry, Scheme
 from tests.factories import (ClientFactory, EmployeeFactory, JobSequenceFactory, LevelFactory,
                              MonthlyBusinessFactory)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.money import MoneyModelSerializer
 from performance.models import (Appraisal, AppraisalLine, BonusStatement, Indicator, PerformancePool, PoolEntry,
                                 ScheduledRun, Scheme)
 from performance.scoring import Grade
@@ -181,7 +182,7 @@ class AppealSerializer(serializers.Serializer):
 
 # --- bonus and the pool -------------------------------------------------------------------------
 
-class BonusStatementSerializer(serializers.ModelSerializer):
+class BonusStatementSerializer(MoneyModelSerializer):
     employee = _employee_no()
     employee_name = serializers.CharField(source="employee.name", read_only=True)
     branch = _branch_code()
@@ -192,7 +193,7 @@ class BonusStatementSerializer(serializers.ModelSerializer):
                   "grade_coefficient", "bonus", "withheld", "paid", "computed_at"]
 
 
-class PerformancePoolSerializer(serializers.ModelSerializer):
+class PerformancePoolSerializer(MoneyModelSerializer):
     branch = _branch_code()
     branch_name = serializers.CharField(source="branch.name", read_only=True)
 
@@ -201,7 +202,7 @@ class PerformancePoolSerializer(serializers.ModelSerializer):
         fields = ["id", "branch", "branch_name", "balance"]
 
 
-class PoolEntrySerializer(serializers.ModelSerializer):
+class PoolEntrySerializer(MoneyModelSerializer):
     branch = _branch_code(source="pool.branch")
     employee = _employee_no()
     created_by = _username()

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "simple_history",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "clients",
     "performance",
     "careers",

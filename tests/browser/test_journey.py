@@ -8,18 +8,18 @@ where the previous one left the appraisal. Every step saves a full-page screensh
 var/screenshots/.
 """
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import openpyxl
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from core.money import money_round, round_half_up
 from performance.models import Appraisal, PerformancePool
 
 pytestmark = pytest.mark.browser
 
-CENT = Decimal("0.01")
 
 
 def main_nav(page: Page):
@@ -93,7 +93,7 @@ def test_branch_manager_scores_and_submits_an_appraisal_from_the_branch_home(por
 
     for line in cast.manual_lines:
         expect(missing).to_contain_text(line.name)
-        score = (line.weight * Decimal("0.8")).quantize(CENT, rounding=ROUND_HALF_UP)
+        score = round_half_up(line.weight * Decimal("0.8"), 2)
         scores.get_by_label(re.compile(rf"^{re.escape(line.name)}:?$")).fill(str(score))
     scores.get_by_label("Why (kept in the history)").fill("Cross-border business checked against the ledger")
     scores.get_by_role("button", name="Save the scores").click()
@@ -195,7 +195,7 @@ def test_department_head_allocates_from_the_pool_and_the_ledger_shows_it(portal,
     cast = demo_bank
     balance = PerformancePool.objects.get(branch__code=cast.branch_code).balance
     assert balance > 0, "the demo bank's pool is empty"
-    amount = min(Decimal("500.00"), (balance / 4).quantize(CENT))
+    amount = min(Decimal("500.00"), money_round(balance / 4))
     page = portal.log_in(cast.department_head)
     main_nav(page).get_by_role("link", name="Performance pool").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(

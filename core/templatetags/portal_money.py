@@ -11,12 +11,14 @@ Python callers (e.g. a chart's data) use ``money_in_unit`` and ``money_unit_labe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.template import Library
 from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+
+from core.money import round_half_up
 
 register = Library()
 
@@ -48,7 +50,7 @@ def money_in_unit(value, language: str | None = None) -> Decimal | None:
         amount = Decimal(value) if not isinstance(value, Decimal) else value
     except (InvalidOperation, TypeError, ValueError):
         return None
-    return (amount / unit.divisor).quantize(Decimal(1).scaleb(-unit.places), rounding=ROUND_HALF_UP)
+    return round_half_up(amount / unit.divisor, unit.places)
 
 
 def money_unit_label(language: str | None = None) -> str:
