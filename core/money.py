@@ -109,16 +109,18 @@ def money_sum_sql(expression: str, vendor: str) -> str:
     return f"SUM({expression})"
 
 
-class MoneySum(models.Sum):
-    """``Sum`` over money, exact on SQLite too; plain ``SUM`` on PostgreSQL."""
+class _ExactOnSqlite:
+    """Sums whole cents on SQLite (see above) and gives money back; plain ``SUM`` elsewhere.
+    ``sqlite_template`` is the SQL with the summed expression in cents."""
+
+    sqlite_template: str
 
     def __init__(self, *expressions, **extra):
         extra.setdefault("output_field", MoneyField())
         super().__init__(*expressions, **extra)
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        template = "%(function)s(%(distinct)s" + _SQLITE_CENTS.format("%(expressions)s") + ")"
-        sql, params = self.as_sql(compiler, connection, template=template, **extra_context)
+        sql, params = self.as_sql(compiler, connection, template=self.sqlite_template, **extra_context)
         return f"({sql} / 100.0)", params
 
     def get_db_converters(self, connection):
@@ -126,21 +128,15 @@ class MoneySum(models.Sum):
         return [*converters, _sqlite_cents] if connection.vendor == "sqlite" else converters
 
 
-class MoneySubquerySum(models.Func):
+class MoneySum(_ExactOnSqlite, models.Sum):
+    """``Sum`` over money, exact on SQLite too; plain ``SUM`` on PostgreSQL."""
+
+    sqlite_template = "%(function)s(%(distinct)s" + _SQLITE_CENTS.format("%(expressions)s") + ")"
+
+
+class MoneySubquerySum(_ExactOnSqlite, models.Func):
     """``SUM`` as a plain function, for a correlated subquery that sums all of its rows without a
     GROUP BY; exact on SQLite as ``MoneySum``."""
 
     function = "SUM"
-
-    def __init__(self, expression, **extra):
-        extra.setdefault("output_field", MoneyField())
-        super().__init__(expression, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = "%(function)s(" + _SQLITE_CENTS.format("%(expressions)s") + ")"
-        sql, params = self.as_sql(compiler, connection, template=template, **extra_context)
-        return f"({sql} / 100.0)", params
-
-    def get_db_converters(self, connection):
-        converters = super().get_db_converters(connection)
-        return [*converters, _sqlite_cents] if connection.vendor == "sqlite" else converters
+    sqlite_template = "%(function)s(" + _SQLITE_CENTS.format("%(expressions)s") + ")"

@@ -138,29 +138,6 @@ class ImportJobConfirmView(ActionRequiredMixin, View):
         return redirect("imports:job", pk=job.pk)
 
 
-class ImportBatchUndoView(ActionRequiredMixin, DetailView):
-    """Asks to confirm the undo of an import batch (GET) and undoes it (POST); shows the reason
-    when it cannot be undone."""
-
-    required_action = ("import", ImportBatch)
-    context_object_name = "batch"
-    template_name = "imports/undo.html"
-
-    def get_queryset(self):
-        return import_batches(self.request.user)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
-
-    def post(self, request, pk):
-        self.object = batch = self.get_object()
-        try:
-            undo = import_batch_undo(batch_id=batch.pk, user=request.user)
-        except ApplicationError as exc:
-            return self.render_to_response(self.get_context_data(error=exc.message), status=400)
-        return redirect("imports:batch", pk=undo.pk)
-
-
 class ImportBatchView(ActionRequiredMixin, DetailView):
     """One import batch: what it changed per branch and month, and whether it can be undone."""
 
@@ -173,6 +150,21 @@ class ImportBatchView(ActionRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(problem=import_batch_undo_problem(self.object), **kwargs)
+
+
+class ImportBatchUndoView(ImportBatchView):
+    """Asks to confirm the undo of an import batch (GET) and undoes it (POST); shows the reason
+    when it cannot be undone."""
+
+    template_name = "imports/undo.html"
+
+    def post(self, request, pk):
+        self.object = batch = self.get_object()
+        try:
+            undo = import_batch_undo(batch_id=batch.pk, user=request.user)
+        except ApplicationError as exc:
+            return self.render_to_response(self.get_context_data(error=exc.message), status=400)
+        return redirect("imports:batch", pk=undo.pk)
 
 
 class ImportJobRetryView(ActionRequiredMixin, View):
